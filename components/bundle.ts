@@ -1,0 +1,49 @@
+import * as esbuild from "esbuild";
+import * as path from "path";
+import { HandlerName } from "../handlers/routes";
+
+export const HANDLERS_DIR = path.resolve(__dirname, "..", "handlers");
+
+/** The file name Lambda loads: `index.handler` resolves to `index.mjs` for an ESM bundle. */
+export const BUNDLE_FILE_NAME = "index.mjs";
+export const BUNDLE_HANDLER = "index.handler";
+
+// ESM bundles that inline CommonJS code (parts of the AWS SDK are) call `require` for Node
+// built-ins; without a real `require` they die at cold start with
+// `Dynamic require of "crypto" is not supported`.
+const REQUIRE_BANNER =
+  'import { createRequire as __chatCreateRequire } from "module"; const require = __chatCreateRequire(import.meta.url);';
+
+const bundles = new Map<HandlerName, Promise<string>>();
+
+/**
+ * Bundles `handlers/<name>.ts` into one minified ES module, AWS SDK included so that what
+ * runs is exactly the locked version. The same bundle is deployed by the component and run
+ * by the local gateway. Cached per process: every caller gets the same build.
+ */
+export function bundleHandler(name: HandlerName): Promise<string> {
+  let bundle = bundles.get(name);
+  if (!bundle) {
+    bundle = build(name);
+    bundles.set(name, bundle);
+    bundle.catch(() => bundles.delete(name));
+  }
+  return bundle;
+}
+
+async function build(name: HandlerName): Promise<string> {
+  const result = await esbuild.build({
+    entryPoints: [path.join(HANDLERS_DIR, `${name}.ts`)],
+    bundle: true,
+    platform: "node",
+    // Lambda runs nodejs22.x / nodejs24.x; local mode and the tests run Node 20.
+    target: "node20",
+    format: "esm",
+    minify: true,
+    legalComments: "none",
+    banner: { js: REQUIRE_BANNER },
+    write: false,
+    logLevel: "silent",
+  });
+  return result.outputFiles[0].text;
+}

@@ -1,0 +1,19 @@
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
+import { connectionStore } from "./lib/chat";
+import { describeError, logError } from "./lib/log";
+import { respond } from "./lib/responses";
+
+/**
+ * `$disconnect`: forgets the connection. API Gateway delivers this best-effort only, which is
+ * why records also expire on their own.
+ */
+export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
+  const { connectionId } = event.requestContext;
+  try {
+    await connectionStore().remove(connectionId);
+  } catch (err) {
+    // Nobody is left to tell; the record expires by itself.
+    logError("disconnect_failed", { connectionId, ...describeError(err) });
+  }
+  return respond(200, "Disconnected");
+};

@@ -1,0 +1,65 @@
+import { ConnectionPoster } from "./management";
+import { describeError, logError } from "./log";
+
+export interface BroadcastResult {
+  delivered: number;
+  /** Recipients that had gone away; their records were deleted. */
+  gone: number;
+  /** Recipients whose post failed for any other reason; they were left alone. */
+  failed: number;
+}
+
+export interface BroadcastOptions {
+  poster: ConnectionPoster;
+  /** Deletes the record of a connection that is gone. */
+  forget(connectionId: string): Promise<void>;
+  /** Posts in flight at once. */
+  concurrency: number;
+}
+
+/**
+ * Sends `payload` to every connection in `pages`, posting while later pages are still being
+ * read. Each recipient is independent: a failure is counted and logged, never thrown, so one
+ * bad connection cannot stop delivery to the rest.
+ */
+export async function broadcast(
+  pages: AsyncIterable<string[]>,
+  payload: string,
+  options: BroadcastOptions,
+): Promise<BroadcastResult> {
+  const { poster, forget, concurrency } = options;
+  const data = Buffer.from(payload);
+  const result: BroadcastResult = { delivered: 0, gone: 0, failed: 0 };
+  const recipients = eachId(pages);
+
+  async function deliver(connectionId: string): Promise<void> {
+    try {
+      await poster.post(connectionId, data);
+      result.delivered++;
+    } catch (err) {
+      if (err instanceof Error && err.name === "GoneException") {
+        result.gone++;
+        await forget(connectionId).catch((forgetErr: unknown) =>
+          logError("forget_failed", { connectionId, ...describeError(forgetErr) }),
+        );
+      } else {
+        result.failed++;
+        logError("post_failed", { connectionId, ...describeError(err) });
+      }
+    }
+  }
+
+  async function worker(): Promise<void> {
+    for (let next = await recipients.next(); !next.done; next = await recipients.next()) {
+      await deliver(next.value);
+    }
+  }
+
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return result;
+}
+
+// Async generators queue concurrent next() calls, so the workers can share one.
+async function* eachId(pages: AsyncIterable<string[]>): AsyncGenerator<string> {
+  for await (const page of pages) yield* page;
+}

@@ -1,0 +1,32 @@
+/**
+ * Handler configuration. Everything comes from environment variables that the component (or
+ * the local runtime) sets; handlers never derive endpoints from the event.
+ */
+
+/** Names of the environment variables the component sets on the Lambdas. */
+export const ENV = {
+  tableName: "TABLE_NAME",
+  managementEndpoint: "MANAGEMENT_ENDPOINT",
+  connectionTtlSeconds: "CONNECTION_TTL_SECONDS",
+  messageRoute: "MESSAGE_ROUTE",
+  routeSelectionExpression: "ROUTE_SELECTION_EXPRESSION",
+} as const;
+
+// API Gateway closes every connection after 2 hours: keep records a little longer than that.
+export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 5 * 60;
+
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`Environment variable ${name} is not set`);
+  return value;
+}
+
+export function connectionTtlSeconds(): number {
+  const raw = process.env[ENV.connectionTtlSeconds];
+  if (raw === undefined || raw === "") return DEFAULT_CONNECTION_TTL_SECONDS;
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds <= 0) {
+    throw new Error(`${ENV.connectionTtlSeconds} must be a positive integer, got "${raw}"`);
+  }
+  return seconds;
+}

@@ -1,0 +1,72 @@
+import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION } from "../routes";
+
+// API Gateway rejects PostToConnection data over 128 KB.
+export const MAX_PAYLOAD_BYTES = 128 * 1024;
+
+export type ParsedMessage =
+  | { ok: true; payload: string }
+  | { ok: false; reason: string };
+
+/**
+ * Reads a chat message body. `data` is what gets broadcast: a string as-is, any other JSON
+ * value as its JSON text.
+ */
+export function parseMessage(body: string | undefined): ParsedMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body ?? "");
+  } catch {
+    return { ok: false, reason: "The message is not JSON." };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return { ok: false, reason: "The message must be a JSON object." };
+  }
+  const data = (parsed as Record<string, unknown>).data;
+  if (data === undefined || data === null) {
+    return { ok: false, reason: 'The message has no "data" field.' };
+  }
+  const payload = typeof data === "string" ? data : JSON.stringify(data);
+  if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
+    return { ok: false, reason: `"data" is over ${MAX_PAYLOAD_BYTES} bytes.` };
+  }
+  return { ok: true, payload };
+}
+
+/** The chat's routing: which body field selects the route, and the broadcast's route key. */
+export interface MessageShape {
+  routeSelectionExpression: string;
+  messageRoute: string;
+}
+
+export const DEFAULT_MESSAGE_SHAPE: MessageShape = {
+  routeSelectionExpression: DEFAULT_ROUTE_SELECTION_EXPRESSION,
+  messageRoute: DEFAULT_MESSAGE_ROUTE,
+};
+
+const BODY_PATH_PREFIX = "$request.body.";
+
+/**
+ * A valid message for this chat's routing, e.g. `{"action":"sendmessage","data":"hello world"}`
+ * for `$request.body.action`, or `{"message":"pushmessage","data":"hello world"}`.
+ */
+export function exampleMessage(shape: MessageShape): Record<string, unknown> {
+  const example: Record<string, unknown> = {};
+  const expression = shape.routeSelectionExpression;
+  if (expression.startsWith(BODY_PATH_PREFIX)) {
+    const path = expression.slice(BODY_PATH_PREFIX.length).split(".");
+    let node = example;
+    path.slice(0, -1).forEach((key) => {
+      const child: Record<string, unknown> = {};
+      node[key] = child;
+      node = child;
+    });
+    node[path[path.length - 1]] = shape.messageRoute;
+  }
+  example.data = "hello world";
+  return example;
+}
+
+/** The JSON error a client gets back for a message the chat cannot handle. */
+export function errorReply(error: string, reason: string, shape: MessageShape): string {
+  return JSON.stringify({ error, message: reason, expected: exampleMessage(shape) });
+}

@@ -1,0 +1,26 @@
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
+import { broadcast } from "./lib/broadcast";
+import { BROADCAST_CONCURRENCY, connectionPoster, connectionStore, messageShape, replyTo } from "./lib/chat";
+import { logInfo } from "./lib/log";
+import { errorReply, parseMessage } from "./lib/message";
+import { respond } from "./lib/responses";
+
+/** The message route: sends the message's `data` to every live connection, the sender too. */
+export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
+  const { connectionId } = event.requestContext;
+  const message = parseMessage(event.body);
+  if (!message.ok) {
+    await replyTo(connectionId, errorReply("BadRequest", message.reason, messageShape()));
+    return respond(400, message.reason);
+  }
+
+  const store = connectionStore();
+  const started = Date.now();
+  const result = await broadcast(store.livePages(), message.payload, {
+    poster: connectionPoster(),
+    forget: (id) => store.remove(id),
+    concurrency: BROADCAST_CONCURRENCY,
+  });
+  logInfo("broadcast", { connectionId, ...result, durationMs: Date.now() - started });
+  return respond(200, "Sent");
+};

@@ -1,0 +1,30 @@
+/**
+ * The route table: which handler module in handlers/ serves which route key.
+ * Read by the Pulumi component (one Lambda per entry) and by the local gateway,
+ * so both always route the same way.
+ */
+
+/** A handler module, `handlers/<name>.ts`. */
+export type HandlerName = "connect" | "disconnect" | "message" | "default";
+
+export interface ChatRoute {
+  /** The API Gateway route key, e.g. `$connect` or `sendmessage`. */
+  routeKey: string;
+  handler: HandlerName;
+}
+
+/** API Gateway's default: the route key is the `action` field of the JSON body. */
+export const DEFAULT_ROUTE_SELECTION_EXPRESSION = "$request.body.action";
+export const DEFAULT_MESSAGE_ROUTE = "sendmessage";
+
+export const HANDLER_NAMES: readonly HandlerName[] = ["connect", "disconnect", "message", "default"];
+
+/** The chat's routes, with the broadcast served under `messageRoute`. */
+export function chatRoutes(messageRoute: string = DEFAULT_MESSAGE_ROUTE): ChatRoute[] {
+  return [
+    { routeKey: "$connect", handler: "connect" },
+    { routeKey: "$disconnect", handler: "disconnect" },
+    { routeKey: messageRoute, handler: "message" },
+    { routeKey: "$default", handler: "default" },
+  ];
+}
