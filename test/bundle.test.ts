@@ -1,0 +1,70 @@
+import { strict as assert } from "assert";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { HANDLER_NAMES, HandlerName } from "../handlers/routes";
+import { writeBundle } from "../local/lambda-runtime";
+import { FakeConnectionsApi } from "./support/connections-api";
+import { TEST_CREDENTIALS, TEST_REGION, TestDynamo } from "./support/dynamo";
+import { websocketEvent } from "./support/handlers";
+
+const run = promisify(execFile);
+
+// What Lambda's Node runtime does with `index.handler`: import index.mjs in a fresh process and
+// call the export with (event, context). Node 24 refuses callback-style (3-argument) handlers.
+const COLD_START = `
+const [bundlePath, event] = process.argv.slice(1);
+const { handler } = await import(bundlePath);
+if (typeof handler !== "function" || handler.length > 2) throw new Error("not an async (event, context) handler");
+const result = await handler(JSON.parse(event), { getRemainingTimeInMillis: () => 29000 });
+process.stdout.write("\\n" + JSON.stringify(result));
+`;
+
+describe("handler bundles as deployed", function () {
+  let dynamo: TestDynamo;
+  let api: FakeConnectionsApi;
+  let dir: string;
+  const tableName = "connections";
+
+  before(async function () {
+    [dynamo, api] = await Promise.all([TestDynamo.start(), FakeConnectionsApi.start()]);
+    await dynamo.createConnectionsTable(tableName);
+    await dynamo.putConnections(tableName, [{ id: "listener000000A=", expiresAt: 4_000_000_000 }]);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-bundles-"));
+  });
+  after(async function () {
+    await Promise.all([dynamo.stop(), api.stop()]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const samples: Record<HandlerName, [ReturnType<typeof websocketEvent>, number]> = {
+    connect: [websocketEvent("CONNECT", "$connect", "cold0000000000A="), 200],
+    message: [websocketEvent("MESSAGE", "sendmessage", "listener000000A=", '{"action":"sendmessage","data":"hi"}'), 200],
+    default: [websocketEvent("MESSAGE", "$default", "cold0000000000A=", "hello?"), 400],
+    disconnect: [websocketEvent("DISCONNECT", "$disconnect", "cold0000000000A="), 200],
+  };
+
+  for (const name of HANDLER_NAMES) {
+    it(`the ${name} bundle loads as an ES module in a fresh Node process and answers a sample event`, async function () {
+      const bundlePath = await writeBundle(name, dir);
+      const [event, expectedStatus] = samples[name];
+      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", COLD_START, bundlePath, JSON.stringify(event)], {
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: TEST_REGION,
+          AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+          TABLE_NAME: tableName,
+          MANAGEMENT_ENDPOINT: api.endpoint,
+        },
+      });
+      // The handler logs to stdout too; the result is the last line.
+      assert.equal(JSON.parse(stdout.trim().split("\n").pop()!).statusCode, expectedStatus);
+      if (name === "message") assert.deepEqual(api.delivered.get("listener000000A="), ["hi"]);
+    });
+  }
+});

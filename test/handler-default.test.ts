@@ -1,0 +1,51 @@
+import { strict as assert } from "assert";
+import { FakeConnectionsApi } from "./support/connections-api";
+import { startHandler, websocketEvent } from "./support/handlers";
+
+describe("$default handler", function () {
+  let api: FakeConnectionsApi;
+
+  before(async function () {
+    api = await FakeConnectionsApi.start();
+  });
+  after(async function () {
+    await api.stop();
+  });
+  beforeEach(function () {
+    api.reset();
+  });
+
+  async function sendUnroutable(sender: string, body: string, environment: Record<string, string> = {}) {
+    const handler = await startHandler("default", { MANAGEMENT_ENDPOINT: api.endpoint, ...environment });
+    try {
+      return await handler.invoke(websocketEvent("MESSAGE", "$default", sender, body));
+    } finally {
+      await handler.close();
+    }
+  }
+
+  it("replies to the sender only with a JSON error naming the valid action and message shape", async function () {
+    const result = await sendUnroutable("sender0000+/000=", JSON.stringify({ action: "shout", data: "hi" }));
+    assert.equal(result.statusCode, 400);
+    assert.deepEqual([...api.delivered.keys()], ["sender0000+/000="]);
+    const reply = JSON.parse(api.delivered.get("sender0000+/000=")![0]);
+    assert.equal(reply.error, "UnknownAction");
+    assert.match(reply.message, /"action":"sendmessage"/);
+    assert.deepEqual(reply.expected, { action: "sendmessage", data: "hello world" });
+  });
+
+  it("names the configured route when the chat uses $request.body.message and pushmessage", async function () {
+    await sendUnroutable("sender0000+/001=", "not json", {
+      ROUTE_SELECTION_EXPRESSION: "$request.body.message",
+      MESSAGE_ROUTE: "pushmessage",
+    });
+    const reply = JSON.parse(api.delivered.get("sender0000+/001=")![0]);
+    assert.deepEqual(reply.expected, { message: "pushmessage", data: "hello world" });
+  });
+
+  it("does not fail when the sender has already gone", async function () {
+    api.answer("sender0000+/002=", 410);
+    const result = await sendUnroutable("sender0000+/002=", "{}");
+    assert.equal(result.statusCode, 400);
+  });
+});

@@ -1,0 +1,147 @@
+import { strict as assert } from "assert";
+import { FakeConnectionsApi } from "./support/connections-api";
+import { TestDynamo } from "./support/dynamo";
+import { HandlerResult, startHandler, websocketEvent } from "./support/handlers";
+
+const LIVE = 4_000_000_000; // an expiry far in the future (epoch seconds)
+
+function ids(prefix: string, count: number): string[] {
+  // 16 characters ending in "=", like API Gateway's; "+" and "/" make URL-encoding bugs show.
+  return Array.from({ length: count }, (_, i) => `${prefix}+/${String(i).padStart(15 - prefix.length - 2, "0")}=`);
+}
+
+describe("message route handler (broadcast)", function () {
+  let dynamo: TestDynamo;
+  let api: FakeConnectionsApi;
+  let tableCount = 0;
+  let tableName: string;
+
+  before(async function () {
+    [dynamo, api] = await Promise.all([TestDynamo.start(), FakeConnectionsApi.start()]);
+  });
+  after(async function () {
+    await Promise.all([dynamo.stop(), api.stop()]);
+  });
+  beforeEach(async function () {
+    api.reset();
+    tableName = `connections-${++tableCount}`;
+    await dynamo.createConnectionsTable(tableName);
+  });
+
+  async function sendMessage(sender: string, body: string, extraEnv: Record<string, string> = {}): Promise<HandlerResult> {
+    const handler = await startHandler("message", {
+      TABLE_NAME: tableName,
+      MANAGEMENT_ENDPOINT: api.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      ...extraEnv,
+    });
+    try {
+      return await handler.invoke(websocketEvent("MESSAGE", "sendmessage", sender, body));
+    } finally {
+      await handler.close();
+    }
+  }
+
+  it("delivers data to every connection, the sender included, across many Scan pages", async function () {
+    const everyone = ids("p", 23);
+    await dynamo.putConnections(tableName, everyone.map((id) => ({ id, expiresAt: LIVE })));
+    const result = await sendMessage(everyone[0], JSON.stringify({ action: "sendmessage", data: "hello world" }), {
+      SCAN_PAGE_SIZE: "4",
+    });
+    assert.equal(result.statusCode, 200);
+    assert.deepEqual([...api.delivered.keys()].sort(), everyone.slice().sort());
+    for (const id of everyone) assert.deepEqual(api.delivered.get(id), ["hello world"], id);
+  });
+
+  it("sends a string as-is and any other JSON value as JSON text", async function () {
+    const [only] = ids("j", 1);
+    await dynamo.putConnections(tableName, [{ id: only, expiresAt: LIVE }]);
+    await sendMessage(only, JSON.stringify({ action: "sendmessage", data: { text: "hi", n: [1, 2] } }));
+    await sendMessage(only, JSON.stringify({ action: "sendmessage", data: '{"already":"text"}' }));
+    assert.deepEqual(api.delivered.get(only), ['{"text":"hi","n":[1,2]}', '{"already":"text"}']);
+  });
+
+  it("deletes exactly the recipients that are gone, and keeps delivering to the rest", async function () {
+    const everyone = ids("g", 10);
+    await dynamo.putConnections(tableName, everyone.map((id) => ({ id, expiresAt: LIVE })));
+    const gone = [everyone[2], everyone[7]];
+    for (const id of gone) api.answer(id, 410);
+    const result = await sendMessage(everyone[0], JSON.stringify({ data: "hi" }), { SCAN_PAGE_SIZE: "3" });
+    assert.equal(result.statusCode, 200);
+    const expected = everyone.filter((id) => !gone.includes(id));
+    assert.deepEqual([...api.delivered.keys()].sort(), expected.slice().sort());
+    assert.deepEqual(await dynamo.ids(tableName), expected.slice().sort());
+  });
+
+  it("counts and logs a failing recipient, keeps its record and still reaches the others", async function () {
+    const everyone = ids("f", 6);
+    await dynamo.putConnections(tableName, everyone.map((id) => ({ id, expiresAt: LIVE })));
+    const failing = everyone[1];
+    api.answer(failing, 500);
+    const result = await sendMessage(everyone[0], JSON.stringify({ data: "still here" }));
+    assert.equal(result.statusCode, 200);
+    assert.equal(api.delivered.has(failing), false);
+    assert.deepEqual(
+      [...api.delivered.keys()].sort(),
+      everyone.filter((id) => id !== failing).sort(),
+    );
+    assert.deepEqual(await dynamo.ids(tableName), everyone.slice().sort());
+  });
+
+  it("retries a throttled (429) recipient and then delivers once", async function () {
+    const everyone = ids("t", 3);
+    await dynamo.putConnections(tableName, everyone.map((id) => ({ id, expiresAt: LIVE })));
+    api.answer(everyone[1], 429, 200);
+    await sendMessage(everyone[0], JSON.stringify({ data: "eventually" }));
+    assert.equal(api.attempts.get(everyone[1]), 2);
+    assert.deepEqual(api.delivered.get(everyone[1]), ["eventually"]);
+    assert.deepEqual(await dynamo.ids(tableName), everyone.slice().sort());
+  });
+
+  it("skips records past their expiry that DynamoDB TTL has not yet deleted", async function () {
+    const [live, expired] = [ids("l", 2), ids("x", 2)];
+    const now = Math.floor(Date.now() / 1000);
+    await dynamo.putConnections(tableName, [
+      ...live.map((id) => ({ id, expiresAt: now + 3600 })),
+      ...expired.map((id) => ({ id, expiresAt: now - 60 })),
+    ]);
+    await sendMessage(live[0], JSON.stringify({ data: "fresh" }));
+    assert.deepEqual([...api.delivered.keys()].sort(), live.slice().sort());
+  });
+
+  for (const [what, body] of [
+    ["has no data", JSON.stringify({ action: "sendmessage" })],
+    ["has null data", JSON.stringify({ action: "sendmessage", data: null })],
+    ["is not JSON", "sendmessage hello"],
+    ["is a JSON array", "[1,2]"],
+  ] as const) {
+    it(`answers a message that ${what} with 400 and a JSON error to the sender only`, async function () {
+      const everyone = ids("b", 3);
+      await dynamo.putConnections(tableName, everyone.map((id) => ({ id, expiresAt: LIVE })));
+      const result = await sendMessage(everyone[0], body);
+      assert.equal(result.statusCode, 400);
+      assert.deepEqual([...api.delivered.keys()], [everyone[0]]);
+      const reply = JSON.parse(api.delivered.get(everyone[0])![0]);
+      assert.equal(reply.error, "BadRequest");
+      assert.equal(typeof reply.message, "string");
+      assert.deepEqual(reply.expected, { action: "sendmessage", data: "hello world" });
+    });
+  }
+
+  it("describes the configured message shape in its error ($request.body.message / pushmessage)", async function () {
+    const [sender] = ids("c", 1);
+    await sendMessage(sender, JSON.stringify({ message: "pushmessage" }), {
+      ROUTE_SELECTION_EXPRESSION: "$request.body.message",
+      MESSAGE_ROUTE: "pushmessage",
+    });
+    const reply = JSON.parse(api.delivered.get(sender)![0]);
+    assert.deepEqual(reply.expected, { message: "pushmessage", data: "hello world" });
+  });
+
+  it("posts to MANAGEMENT_ENDPOINT, never to the event's domainName", async function () {
+    const [only] = ids("d", 1);
+    await dynamo.putConnections(tableName, [{ id: only, expiresAt: LIVE }]);
+    await sendMessage(only, JSON.stringify({ data: "via the configured endpoint" }));
+    assert.deepEqual(api.delivered.get(only), ["via the configured endpoint"]);
+  });
+});

@@ -1,0 +1,65 @@
+import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { HandlerName } from "../../handlers/routes";
+import { LocalLambda, writeBundle } from "../../local/lambda-runtime";
+import { TEST_CREDENTIALS, TEST_REGION } from "./dynamo";
+
+export interface HandlerResult {
+  statusCode: number;
+  body: string;
+}
+
+/** Starts the deployable bundle of one handler with the environment the component gives it. */
+export async function startHandler(
+  handler: HandlerName,
+  environment: Record<string, string>,
+): Promise<LocalLambda & { invoke(event: APIGatewayProxyWebsocketEventV2): Promise<HandlerResult> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-handler-"));
+  const bundlePath = await writeBundle(handler, dir);
+  return LocalLambda.start({
+    bundlePath,
+    functionName: handler,
+    timeoutMs: 29_000,
+    environment: {
+      AWS_REGION: TEST_REGION,
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      ...environment,
+    },
+  });
+}
+
+let requestCount = 0;
+
+/** An event shaped like API Gateway's Lambda proxy event for a WebSocket route. */
+export function websocketEvent(
+  eventType: "CONNECT" | "MESSAGE" | "DISCONNECT",
+  routeKey: string,
+  connectionId: string,
+  body?: string,
+): APIGatewayProxyWebsocketEventV2 {
+  const now = Date.now();
+  requestCount++;
+  return {
+    requestContext: {
+      routeKey,
+      eventType,
+      messageId: `msg${requestCount}=`,
+      extendedRequestId: `ext${requestCount}=`,
+      requestTime: new Date(now).toUTCString(),
+      messageDirection: "IN",
+      stage: "test",
+      connectedAt: now,
+      requestTimeEpoch: now,
+      requestId: `req${requestCount}=`,
+      domainName: "example.execute-api.us-east-1.amazonaws.com",
+      connectionId,
+      apiId: "example",
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
