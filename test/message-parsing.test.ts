@@ -1,0 +1,44 @@
+import { strict as assert } from "assert";
+import { exampleMessage, MAX_PAYLOAD_BYTES, parseMessage } from "../handlers/lib/message";
+
+describe("parseMessage", function () {
+  it("takes a string data as the payload, unchanged", function () {
+    assert.deepEqual(parseMessage('{"action":"sendmessage","data":"hello world"}'), { ok: true, payload: "hello world" });
+  });
+
+  it("turns any other JSON data into its JSON text", function () {
+    assert.deepEqual(parseMessage('{"data":[1,{"a":true}]}'), { ok: true, payload: '[1,{"a":true}]' });
+    assert.deepEqual(parseMessage('{"data":0}'), { ok: true, payload: "0" });
+    assert.deepEqual(parseMessage('{"data":false}'), { ok: true, payload: "false" });
+  });
+
+  it("rejects a body with no data, null data, no body, or a body that is not a JSON object", function () {
+    for (const body of ['{"action":"sendmessage"}', '{"data":null}', undefined, "", "hello", "[]", '"data"', "null"]) {
+      const parsed = parseMessage(body);
+      assert.equal(parsed.ok, false, String(body));
+    }
+  });
+
+  it("rejects data that API Gateway would refuse to post (over 128 KB)", function () {
+    const atLimit = "x".repeat(MAX_PAYLOAD_BYTES);
+    assert.equal(parseMessage(JSON.stringify({ data: atLimit })).ok, true);
+    const overLimit = "é".repeat(MAX_PAYLOAD_BYTES / 2 + 1); // counted in bytes, not characters
+    assert.equal(parseMessage(JSON.stringify({ data: overLimit })).ok, false);
+  });
+});
+
+describe("exampleMessage", function () {
+  it("builds the valid message for the default routing", function () {
+    assert.deepEqual(exampleMessage({ routeSelectionExpression: "$request.body.action", messageRoute: "sendmessage" }), {
+      action: "sendmessage",
+      data: "hello world",
+    });
+  });
+
+  it("follows a nested selection expression", function () {
+    assert.deepEqual(exampleMessage({ routeSelectionExpression: "$request.body.meta.kind", messageRoute: "chat" }), {
+      meta: { kind: "chat" },
+      data: "hello world",
+    });
+  });
+});
