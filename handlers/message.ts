@@ -1,12 +1,15 @@
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
-import { broadcast } from "./lib/broadcast";
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
+import { broadcast, retryDeadline } from "./lib/broadcast";
 import { BROADCAST_CONCURRENCY, connectionPoster, connectionStore, messageShape, replyTo } from "./lib/chat";
 import { logInfo } from "./lib/log";
 import { errorReply, parseMessage } from "./lib/message";
 import { respond } from "./lib/responses";
 
 /** The message route: sends the message's `data` to every live connection, the sender too. */
-export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
+export const handler = async (
+  event: APIGatewayProxyWebsocketEventV2,
+  context?: Pick<Context, "getRemainingTimeInMillis">,
+): Promise<APIGatewayProxyResultV2> => {
   const { connectionId } = event.requestContext;
   const message = parseMessage(event.body);
   if (!message.ok) {
@@ -20,6 +23,7 @@ export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<A
     poster: connectionPoster(),
     forget: (id) => store.remove(id),
     concurrency: BROADCAST_CONCURRENCY,
+    deadline: retryDeadline(context),
   });
   logInfo("broadcast", { connectionId, ...result, durationMs: Date.now() - started });
   return respond(200, "Sent");

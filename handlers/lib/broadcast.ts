@@ -15,6 +15,16 @@ export interface BroadcastOptions {
   forget(connectionId: string): Promise<void>;
   /** Posts in flight at once. */
   concurrency: number;
+  /** Epoch ms after which throttled posts are no longer retried (the Lambda's remaining time). */
+  deadline?: number;
+}
+
+// Stop retrying throttled posts this long before the Lambda times out, to leave time to finish.
+const RETRY_MARGIN_MS = 1_000;
+
+/** When retries must stop for an invocation with `context` (none without one). */
+export function retryDeadline(context?: { getRemainingTimeInMillis(): number }): number | undefined {
+  return context ? Date.now() + context.getRemainingTimeInMillis() - RETRY_MARGIN_MS : undefined;
 }
 
 /**
@@ -27,14 +37,14 @@ export async function broadcast(
   payload: string,
   options: BroadcastOptions,
 ): Promise<BroadcastResult> {
-  const { poster, forget, concurrency } = options;
+  const { poster, forget, concurrency, deadline } = options;
   const data = Buffer.from(payload);
   const result: BroadcastResult = { delivered: 0, gone: 0, failed: 0 };
   const recipients = eachId(pages);
 
   async function deliver(connectionId: string): Promise<void> {
     try {
-      await poster.post(connectionId, data);
+      await poster.post(connectionId, data, deadline);
       result.delivered++;
     } catch (err) {
       if (err instanceof Error && err.name === "GoneException") {

@@ -1,0 +1,205 @@
+import {
+  ApiGatewayManagementApiClient,
+  GoneException,
+  LimitExceededException,
+  PayloadTooLargeException,
+  PostToConnectionCommand,
+} from "@aws-sdk/client-apigatewaymanagementapi";
+import { strict as assert } from "assert";
+import * as http from "http";
+import { AddressInfo } from "net";
+import { managementPoster, RetryPolicy } from "../handlers/lib/management";
+
+interface Answer {
+  status: number;
+  errorType?: string;
+  body?: string;
+}
+
+interface Received {
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  /** The client's port: one per TCP connection. */
+  remotePort?: number;
+}
+
+/** A real HTTP server on a free port that answers each POST from a script, like the @connections API. */
+class ScriptedApi {
+  readonly received: Received[] = [];
+  private script: Answer[] = [{ status: 200 }];
+
+  private constructor(private readonly server: http.Server) {
+    server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        this.received.push({
+          path: req.url ?? "",
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString(),
+          remotePort: req.socket.remotePort,
+        });
+        const answer = this.script.length > 1 ? this.script.shift()! : this.script[0];
+        const headers: http.OutgoingHttpHeaders = { "content-type": "application/json", "x-amzn-RequestId": "req-1" };
+        if (answer.errorType) headers["x-amzn-ErrorType"] = answer.errorType;
+        res.writeHead(answer.status, headers).end(answer.body ?? (answer.status === 200 ? "" : '{"message":"scripted"}'));
+      });
+    });
+  }
+
+  static async start(): Promise<ScriptedApi> {
+    const server = http.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return new ScriptedApi(server);
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/dev`;
+  }
+
+  answer(...answers: Answer[]): void {
+    this.script = answers;
+    this.received.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const ID = "R1kmxc2VNjMCFIA=";
+const DATA = Buffer.from("hello world");
+// Retries without waiting long: the tests check which errors are retried, not the timing.
+const FAST_RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
+const GONE: Answer = { status: 410, errorType: "GoneException" };
+const THROTTLED: Answer = { status: 429, errorType: "LimitExceededException" };
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof Error, `not an Error: ${String(err)}`);
+    return err;
+  }
+  assert.fail("expected the post to fail");
+}
+
+describe("@connections poster (signed keep-alive posts)", function () {
+  let api: ScriptedApi;
+  const savedEnv = { ...process.env };
+
+  before(async function () {
+    api = await ScriptedApi.start();
+  });
+  after(async function () {
+    await api.stop();
+  });
+  beforeEach(function () {
+    Object.assign(process.env, {
+      AWS_REGION: "ap-northeast-1",
+      AWS_ACCESS_KEY_ID: "AKIDPOSTERTEST",
+      AWS_SECRET_ACCESS_KEY: "secret",
+      AWS_SESSION_TOKEN: "session-token-from-lambda",
+    });
+  });
+  afterEach(function () {
+    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+    Object.assign(process.env, savedEnv);
+  });
+
+  it("posts the raw data to /{stage}/@connections/{id} with the id URL-encoded", async function () {
+    api.answer({ status: 200 });
+    await managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA);
+    assert.equal(api.received.length, 1);
+    assert.equal(api.received[0].path, "/dev/@connections/R1kmxc2VNjMCFIA%3D");
+    assert.equal(api.received[0].body, "hello world");
+  });
+
+  it("signs with SigV4 for execute-api in AWS_REGION, with the Lambda's session token, as the SDK client does", async function () {
+    api.answer({ status: 200 });
+    await managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA);
+    await new ApiGatewayManagementApiClient({ endpoint: api.endpoint }).send(
+      new PostToConnectionCommand({ ConnectionId: ID, Data: DATA }),
+    );
+    const [ours, sdk] = api.received;
+    assert.equal(ours.path, sdk.path);
+    assert.equal(ours.headers["x-amz-security-token"], "session-token-from-lambda");
+    const scope = (headers: http.IncomingHttpHeaders) =>
+      /^AWS4-HMAC-SHA256 Credential=AKIDPOSTERTEST\/\d{8}\/ap-northeast-1\/execute-api\/aws4_request, SignedHeaders=([^,]+), Signature=[0-9a-f]{64}$/.exec(
+        String(headers.authorization),
+      )?.[1];
+    assert.ok(scope(ours.headers), `unexpected authorization: ${ours.headers.authorization}`);
+    // Every header the SDK signs, ours signs too (the SDK adds only its own telemetry headers).
+    const ourSigned = new Set(scope(ours.headers)!.split(";"));
+    for (const name of ["host", "content-type", "content-length", "x-amz-date", "x-amz-security-token"]) {
+      assert.ok(ourSigned.has(name), `${name} not signed`);
+      assert.ok(scope(sdk.headers)!.split(";").includes(name), `the SDK does not sign ${name}`);
+    }
+  });
+
+  it("throws the SDK's GoneException for a 410 with x-amzn-ErrorType: GoneException, without retrying", async function () {
+    api.answer(GONE);
+    const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA));
+    assert.ok(err instanceof GoneException);
+    assert.equal(err.name, "GoneException");
+    assert.equal(err.$metadata.httpStatusCode, 410);
+    assert.equal(err.$metadata.requestId, "req-1");
+    assert.equal(api.received.length, 1);
+  });
+
+  it("does not take a bare 410 without x-amzn-ErrorType for GoneException (as the SDK does not)", async function () {
+    api.answer({ status: 410, body: "" });
+    const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA));
+    assert.equal(err.name, "Unknown");
+  });
+
+  it("reads the error name from a JSON body's __type when the header is missing", async function () {
+    api.answer({ status: 413, body: JSON.stringify({ __type: "com.amazonaws#PayloadTooLargeException", message: "too big" }) });
+    const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA));
+    assert.ok(err instanceof PayloadTooLargeException);
+    assert.equal(err.message, "too big");
+  });
+
+  it("retries a throttled post (429 LimitExceededException) and succeeds", async function () {
+    api.answer(THROTTLED, THROTTLED, { status: 200 });
+    await managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA);
+    assert.equal(api.received.length, 3);
+  });
+
+  it("gives up on a post still throttled after the last attempt, with LimitExceededException", async function () {
+    api.answer(THROTTLED);
+    const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA));
+    assert.ok(err instanceof LimitExceededException);
+    assert.equal(err.$metadata.attempts, 3);
+    assert.equal(api.received.length, 3);
+  });
+
+  it("does not retry a throttled post past its deadline (the Lambda's remaining time)", async function () {
+    api.answer(THROTTLED, { status: 200 });
+    const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA, Date.now()));
+    assert.equal(err.name, "LimitExceededException");
+    assert.equal(api.received.length, 1);
+  });
+
+  it("throws any other error (500) with its type name and HTTP status, without retrying", async function () {
+    api.answer({ status: 500, errorType: "InternalServerErrorException" });
+    const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA));
+    assert.equal(err.name, "InternalServerErrorException");
+    assert.equal((err as GoneException).$metadata.httpStatusCode, 500);
+    assert.equal(api.received.length, 1);
+  });
+
+  it("keeps sockets alive between posts and opens at most maxSockets at once", async function () {
+    api.answer({ status: 200 });
+    const poster = managementPoster(api.endpoint, 3, FAST_RETRY);
+    for (let i = 0; i < 5; i++) await poster.post(`one-after-another${i}`, DATA);
+    assert.equal(new Set(api.received.map((r) => r.remotePort)).size, 1);
+    api.answer({ status: 200 });
+    await Promise.all(Array.from({ length: 30 }, (_, i) => poster.post(`at-once${i}`, DATA)));
+    assert.equal(api.received.length, 30);
+    const connections = new Set(api.received.map((r) => r.remotePort));
+    assert.ok(connections.size <= 3, `${connections.size} connections`);
+  });
+});
