@@ -1,0 +1,65 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * IAM grants, one small function per need, each the narrowest statement for it. The component
+ * lists which grants each Lambda gets, so a function's whole permission set reads in one place.
+ */
+
+export interface PolicyStatement {
+  Effect: "Allow";
+  Action: string[];
+  Resource: pulumi.Input<string>;
+}
+
+/** The trust policy that lets Lambda assume a function's role. */
+export const LAMBDA_ASSUME_ROLE_POLICY = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "lambda.amazonaws.com" } }],
+});
+
+/** An identity policy document holding exactly `statements`. */
+export function policyDocument(statements: PolicyStatement[]): pulumi.Output<string> {
+  return pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/** `$connect`: record one connection. */
+export function allowPutConnection(table: aws.dynamodb.Table): PolicyStatement {
+  return { Effect: "Allow", Action: ["dynamodb:PutItem"], Resource: table.arn };
+}
+
+/** `$disconnect`, and the broadcast dropping a recipient that is gone. */
+export function allowDeleteConnection(table: aws.dynamodb.Table): PolicyStatement {
+  return { Effect: "Allow", Action: ["dynamodb:DeleteItem"], Resource: table.arn };
+}
+
+/** The broadcast reading every connection id, page by page. */
+export function allowScanConnections(table: aws.dynamodb.Table): PolicyStatement {
+  return { Effect: "Allow", Action: ["dynamodb:Scan"], Resource: table.arn };
+}
+
+/**
+ * Sending messages to clients through this API's stage. The HTTP method sits in the ARN:
+ * `POST` allows PostToConnection only (GetConnection and DeleteConnection would need `GET` or
+ * `DELETE` there), which is all the handlers do. The trailing `*` matters: ids end in `=`.
+ */
+export function allowPostToConnections(api: aws.apigatewayv2.Api, stageName: pulumi.Input<string>): PolicyStatement {
+  return {
+    Effect: "Allow",
+    Action: ["execute-api:ManageConnections"],
+    Resource: pulumi.interpolate`${api.executionArn}/${stageName}/POST/@connections/*`,
+  };
+}
+
+/**
+ * Writing to the function's own log group. `LogGroup.arn` comes without the `:*` suffix, and
+ * PutLogEvents is authorized against log-stream ARNs: granted on the bare group ARN, the
+ * function runs fine and its logs are silently lost.
+ */
+export function allowWriteLogs(logGroup: aws.cloudwatch.LogGroup): PolicyStatement {
+  return {
+    Effect: "Allow",
+    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+    Resource: pulumi.interpolate`${logGroup.arn}:*`,
+  };
+}

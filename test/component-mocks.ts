@@ -1,0 +1,142 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Pulumi mocks for the component tests: they record every resource the program registers
+ * (type, name, inputs, parent, and the resources it was made to depend on) and answer with the
+ * outputs AWS would, so that ARNs and URLs built from them look real.
+ *
+ * Pulumi's runtime state is global and mocha runs every test file in one process: call
+ * `startProgram()` at the start of each test and `finishProgram()` before asserting, so each
+ * test sees only its own resources and leaves nothing running.
+ */
+
+export const PROJECT = "websocket-chat";
+export const STACK = "dev";
+export const REGION = "ap-northeast-1";
+export const ACCOUNT = "123456789012";
+
+export interface RecordedResource {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  /** Names of the resources this one depends on, explicitly or through its inputs. */
+  dependsOn: string[];
+  /** Name of the parent resource. */
+  parent?: string;
+}
+
+export class ProgramRecord {
+  readonly resources: RecordedResource[] = [];
+
+  ofType(type: string): RecordedResource[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+
+  named(name: string): RecordedResource {
+    const found = this.resources.filter((r) => r.name === name);
+    if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);
+    return found[0];
+  }
+}
+
+export const TYPES = {
+  api: "aws:apigatewayv2/api:Api",
+  stage: "aws:apigatewayv2/stage:Stage",
+  route: "aws:apigatewayv2/route:Route",
+  integration: "aws:apigatewayv2/integration:Integration",
+  deployment: "aws:apigatewayv2/deployment:Deployment",
+  table: "aws:dynamodb/table:Table",
+  function: "aws:lambda/function:Function",
+  permission: "aws:lambda/permission:Permission",
+  role: "aws:iam/role:Role",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  component: "chat:index:WebSocketChat",
+} as const;
+
+/** What AWS would report for a created resource, from its logical name and inputs. */
+function awsState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, any> } {
+  const id = `${name}-id`;
+  switch (type) {
+    case TYPES.api:
+      return { id, state: { ...inputs, executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${id}` } };
+    case TYPES.table: {
+      const tableName = inputs.name ?? `${name}-7f3a2b1`; // Pulumi's auto-naming
+      return { id: tableName, state: { ...inputs, name: tableName, arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${tableName}` } };
+    }
+    case TYPES.logGroup:
+      // As the provider reports it: without the `:*` suffix.
+      return { id: inputs.name, state: { ...inputs, arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${inputs.name}` } };
+    case TYPES.role: {
+      const roleName = `${name}-9c8d7e6`;
+      return { id: roleName, state: { ...inputs, name: roleName, arn: `arn:aws:iam::${ACCOUNT}:role/${roleName}` } };
+    }
+    case TYPES.function: {
+      const arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${inputs.name}`;
+      const invokeArn = `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${arn}/invocations`;
+      return { id: inputs.name, state: { ...inputs, arn, invokeArn } };
+    }
+    default:
+      return { id, state: { ...inputs } };
+  }
+}
+
+function nameOf(urn: string): string {
+  return urn.split("::").pop()!;
+}
+
+/** Points Pulumi at fresh mocks; every resource registered from now on lands in the returned record. */
+export async function startProgram(config: Record<string, string> = {}): Promise<ProgramRecord> {
+  const record = new ProgramRecord();
+  const pending = new Map<string, RecordedResource>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource({ type, name, inputs }) {
+        const resource = pending.get(`${type}::${name}`);
+        if (resource) resource.inputs = inputs;
+        return awsState(type, name, inputs);
+      },
+      call({ token }) {
+        if (token === "aws:index/getRegion:getRegion") {
+          return { region: REGION, name: REGION, id: REGION, description: "Asia Pacific (Tokyo)", endpoint: `ec2.${REGION}.amazonaws.com` };
+        }
+        if (token === "aws:index/getCallerIdentity:getCallerIdentity") {
+          return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "AIDTEST", id: ACCOUNT };
+        }
+        throw new Error(`unexpected invoke ${token}`);
+      },
+    },
+    PROJECT,
+    STACK,
+    false,
+  );
+  pulumi.runtime.setAllConfig(config);
+
+  // The mock API hands newResource neither dependencies nor parent: read them off the
+  // registration request the SDK sends to the (mock) engine.
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: unknown) => {
+    const resource: RecordedResource = {
+      type: req.getType(),
+      name: req.getName(),
+      inputs: {},
+      dependsOn: (req.getDependenciesList() as string[]).map(nameOf),
+      parent: req.getParent() ? nameOf(req.getParent()) : undefined,
+    };
+    record.resources.push(resource);
+    pending.set(`${resource.type}::${resource.name}`, resource);
+    return register(req, callback);
+  };
+  return record;
+}
+
+/** Waits until every resource the program started has been registered, then detaches the mocks. */
+export async function finishProgram(): Promise<void> {
+  await pulumi.runtime.disconnect();
+}
+
+/** The value of an output, once known. */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
