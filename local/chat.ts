@@ -1,0 +1,177 @@
+import * as fs from "fs/promises";
+import * as os from "os";
+import * as path from "path";
+import { DEFAULT_CONNECTION_TTL_SECONDS, ENV } from "../handlers/lib/config";
+import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION, HandlerName, chatRoutes } from "../handlers/routes";
+import { LOCAL_AWS_ENV, LocalDynamo, ensureConnectionsTable, startLocalDynamo } from "./dynamo";
+import { LocalGateway, RouteInvoker } from "./gateway";
+import { LocalLambda, writeBundle } from "./lambda-runtime";
+import { PROJECT_DIR, readStackConfig } from "./stack-config";
+
+export interface LocalChatOptions {
+  /** Interface the gateway listens on. @default "127.0.0.1" */
+  host?: string;
+  /** Gateway port; 0 picks a free one. @default 3001 */
+  port?: number;
+  /** The Pulumi stack whose `Pulumi.<stack>.yaml` supplies the settings below. @default "dev" */
+  stack?: string;
+  /** Where Pulumi.yaml and Pulumi.<stack>.yaml live. @default the project root */
+  projectDir?: string;
+  /** The URL's last path segment. @default `stageName` from Pulumi.<stack>.yaml, else the stack name */
+  stage?: string;
+  /** @default `routeSelectionExpression` from Pulumi.<stack>.yaml, else "$request.body.action" */
+  routeSelectionExpression?: string;
+  /** @default `messageRoute` from Pulumi.<stack>.yaml, else "sendmessage" */
+  messageRoute?: string;
+  /** @default `connectionTtlSeconds` from Pulumi.<stack>.yaml, else the component's default */
+  connectionTtlSeconds?: number;
+  /** A directory that keeps the table's data across runs; undefined keeps it in memory. */
+  dataDir?: string;
+  /** Closes connections idle this long. @default 10 minutes, as API Gateway */
+  idleTimeoutMs?: number;
+  /** Closes connections open this long. @default 2 hours, as API Gateway */
+  maxConnectionMs?: number;
+  /** Delay added to every @connections call (for benchmarks). @default 0 */
+  managementLatencyMs?: number;
+  /** Receives one line per connect, message and disconnect. @default none */
+  log?: (line: string) => void;
+}
+
+export interface LocalChat {
+  /** `ws://host:port/stage`: what clients connect to. */
+  url: string;
+  /** `http://host:port/stage`: what MANAGEMENT_ENDPOINT is set to. */
+  managementEndpoint: string;
+  /** `http://127.0.0.1:<port>` of the local DynamoDB. */
+  dynamoEndpoint: string;
+  tableName: string;
+  stage: string;
+  routeSelectionExpression: string;
+  messageRoute: string;
+  gateway: LocalGateway;
+  /** Closes every connection (running `$disconnect`), then the Lambdas, DynamoDB and the bundles. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PORT = 3001;
+export const DEFAULT_STACK = "dev";
+export const LOCAL_TABLE_NAME = "websocket-chat-connections";
+// API Gateway gives up on any integration after 29 s; no local function needs longer.
+const FUNCTION_TIMEOUT_MS = 29_000;
+
+/**
+ * The whole chat on this machine: dynalite with the connections table, the deployable handler
+ * bundles each in its own LocalLambda, and a LocalGateway routing to them with the stack's
+ * route table and selection expression.
+ */
+export async function startLocalChat(options: LocalChatOptions = {}): Promise<LocalChat> {
+  const stack = options.stack ?? DEFAULT_STACK;
+  const stackConfig = readStackConfig(stack, options.projectDir ?? PROJECT_DIR);
+  const stage = options.stage ?? stackConfig.stageName ?? stack;
+  const routeSelectionExpression =
+    options.routeSelectionExpression ?? stackConfig.routeSelectionExpression ?? DEFAULT_ROUTE_SELECTION_EXPRESSION;
+  const messageRoute = options.messageRoute ?? stackConfig.messageRoute ?? DEFAULT_MESSAGE_ROUTE;
+  const routes = chatRoutes(messageRoute);
+
+  // Stopped in this order: the gateway first, because closing it runs $disconnect.
+  let gateway: LocalGateway | undefined;
+  const functions = new Map<string, LocalLambda>();
+  let dynamo: LocalDynamo | undefined;
+  let bundleDir: string | undefined;
+  const close = async () => {
+    await gateway?.close();
+    await Promise.all([...functions.values()].map((lambda) => lambda.close()));
+    await dynamo?.close();
+    if (bundleDir) await fs.rm(bundleDir, { recursive: true, force: true });
+    gateway = dynamo = bundleDir = undefined;
+    functions.clear();
+  };
+
+  let startFailed = (_err: unknown) => {};
+  try {
+    bundleDir = await fs.mkdtemp(path.join(os.tmpdir(), "websocket-chat-"));
+    const bundles = bundleAll(routes.map((route) => route.handler), bundleDir);
+
+    dynamo = await startLocalDynamo({ path: options.dataDir });
+    await ensureConnectionsTable(dynamo.endpoint, LOCAL_TABLE_NAME);
+
+    // The gateway listens first: the functions need its port in MANAGEMENT_ENDPOINT. Until
+    // they are up, an early client's $connect waits for them.
+    let functionsStarted!: () => void;
+    let functionsFailed!: (err: unknown) => void;
+    const functionsReady = new Promise<void>((resolve, reject) => {
+      functionsStarted = resolve;
+      functionsFailed = reject;
+    });
+    functionsReady.catch(() => {}); // only the invokers care
+    startFailed = functionsFailed;
+    const invokers: Record<string, RouteInvoker> = {};
+    for (const { routeKey } of routes) {
+      invokers[routeKey] = async (event) => {
+        await functionsReady;
+        return functions.get(routeKey)!.invoke(event);
+      };
+    }
+    gateway = await LocalGateway.start({
+      host: options.host,
+      port: options.port ?? DEFAULT_PORT,
+      stage,
+      routeSelectionExpression,
+      routes: invokers,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxConnectionMs: options.maxConnectionMs,
+      managementLatencyMs: options.managementLatencyMs,
+      log: options.log,
+    });
+
+    const environment: Record<string, string> = {
+      [ENV.tableName]: LOCAL_TABLE_NAME,
+      [ENV.managementEndpoint]: gateway.managementEndpoint,
+      [ENV.connectionTtlSeconds]: String(
+        options.connectionTtlSeconds ?? stackConfig.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS,
+      ),
+      [ENV.messageRoute]: messageRoute,
+      [ENV.routeSelectionExpression]: routeSelectionExpression,
+      // The SDK's standard per-service endpoint override: the handlers need no local code path.
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      ...LOCAL_AWS_ENV,
+      AWS_REGION: stackConfig.region ?? LOCAL_AWS_ENV.AWS_REGION,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    };
+    const bundlePaths = await bundles;
+    await Promise.all(
+      routes.map(async ({ routeKey, handler }) => {
+        const lambda = await LocalLambda.start({
+          bundlePath: bundlePaths.get(handler)!,
+          functionName: `websocket-chat-${handler}`,
+          environment,
+          timeoutMs: FUNCTION_TIMEOUT_MS,
+        });
+        functions.set(routeKey, lambda);
+      }),
+    );
+    functionsStarted();
+
+    return {
+      url: gateway.url,
+      managementEndpoint: gateway.managementEndpoint,
+      dynamoEndpoint: dynamo.endpoint,
+      tableName: LOCAL_TABLE_NAME,
+      stage,
+      routeSelectionExpression,
+      messageRoute,
+      gateway,
+      close,
+    };
+  } catch (err) {
+    startFailed(err); // an early client's $connect fails (502) instead of waiting forever
+    await close();
+    throw err;
+  }
+}
+
+async function bundleAll(handlers: HandlerName[], dir: string): Promise<Map<HandlerName, string>> {
+  const unique = [...new Set(handlers)];
+  const paths = await Promise.all(unique.map((handler) => writeBundle(handler, dir)));
+  return new Map(unique.map((handler, i) => [handler, paths[i]]));
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from "crypto";
+
+/**
+ * The Lambda proxy events API Gateway sends for WebSocket routes, shaped as the reference
+ * records them (../shared/reference/apigw-websocket-facts.md, "Event shapes").
+ */
+
+export type EventType = "CONNECT" | "MESSAGE" | "DISCONNECT";
+
+export interface WebSocketRequestContext {
+  routeKey: string;
+  eventType: EventType;
+  messageDirection: "IN";
+  connectionId: string;
+  connectedAt: number;
+  requestTimeEpoch: number;
+  requestTime: string;
+  requestId: string;
+  extendedRequestId: string;
+  apiId: string;
+  stage: string;
+  domainName: string;
+  identity: { sourceIp: string; userAgent?: string };
+  messageId?: string;
+  disconnectStatusCode?: number;
+  disconnectReason?: string;
+}
+
+export interface WebSocketEvent {
+  requestContext: WebSocketRequestContext;
+  headers?: Record<string, string>;
+  multiValueHeaders?: Record<string, string[]>;
+  queryStringParameters?: Record<string, string>;
+  multiValueQueryStringParameters?: Record<string, string[]>;
+  body?: string;
+  isBase64Encoded: boolean;
+}
+
+/** What the gateway knows about a connection from its upgrade request. */
+export interface ConnectionContext {
+  connectionId: string;
+  connectedAt: number;
+  apiId: string;
+  stage: string;
+  domainName: string;
+  sourceIp: string;
+  userAgent?: string;
+  /** Host header as the client sent it; $disconnect events carry it. */
+  host: string;
+}
+
+/**
+ * A connection id (or request id) in API Gateway's form: 16 characters of base64 ending in
+ * `=`, like `R1kmxc2VNjMCFIA=`. 11 random bytes encode to exactly that. `withSlashAndPlus` puts
+ * a `/` and a `+` inside, the characters that break code which forgets to URL-encode ids.
+ */
+export function newId(withSlashAndPlus = false): string {
+  const chars = randomBytes(11).toString("base64").split("");
+  if (withSlashAndPlus) {
+    // Positions 0-13 hold 6 free bits each; position 14 must keep its low bits zero.
+    const slash = randomBytes(1)[0] % 14;
+    chars[slash] = "/";
+    chars[(slash + 1 + (randomBytes(1)[0] % 13)) % 14] = "+";
+  }
+  return chars.join("");
+}
+
+/** Matches the ids `newId` makes; anything else on the @connections path is malformed. */
+export const CONNECTION_ID_PATTERN = /^[A-Za-z0-9+/]{15}=$/;
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** `13/Dec/2020:10:17:47 +0000`, in UTC, as `requestContext.requestTime` has it. */
+export function formatRequestTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return (
+    `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`
+  );
+}
+
+function requestContext(
+  connection: ConnectionContext,
+  routeKey: string,
+  eventType: EventType,
+): WebSocketRequestContext {
+  const now = Date.now();
+  return {
+    routeKey,
+    eventType,
+    messageDirection: "IN",
+    connectionId: connection.connectionId,
+    connectedAt: connection.connectedAt,
+    requestTimeEpoch: now,
+    requestTime: formatRequestTime(now),
+    requestId: newId(),
+    extendedRequestId: newId(),
+    apiId: connection.apiId,
+    stage: connection.stage,
+    domainName: connection.domainName,
+    identity:
+      connection.userAgent === undefined
+        ? { sourceIp: connection.sourceIp }
+        : { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+  };
+}
+
+export interface UpgradeRequest {
+  /** Node's `rawHeaders`: names as the client spelled them, alternating with values. */
+  rawHeaders: string[];
+  /** The query string without `?`, or "" when there is none. */
+  query: string;
+  /** The gateway's own port, for `X-Forwarded-Port`. */
+  localPort: number;
+}
+
+/**
+ * The `$connect` event: the client's headers plus the ones API Gateway adds, and query string
+ * parameters only when the URL has some.
+ */
+export function connectEvent(connection: ConnectionContext, request: UpgradeRequest): WebSocketEvent {
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
+    (multiValueHeaders[request.rawHeaders[i]] ??= []).push(request.rawHeaders[i + 1]);
+  }
+  const forwardedFor = multiValueHeaders["X-Forwarded-For"]?.join(", ");
+  Object.assign(multiValueHeaders, {
+    "X-Amzn-Trace-Id": [`Root=1-${Math.floor(connection.connectedAt / 1000).toString(16)}-${randomBytes(12).toString("hex")}`],
+    "X-Forwarded-For": [forwardedFor ? `${forwardedFor}, ${connection.sourceIp}` : connection.sourceIp],
+    "X-Forwarded-Port": [String(request.localPort)],
+    // API Gateway terminates TLS and says https; this emulator serves plain ws://.
+    "X-Forwarded-Proto": ["http"],
+  });
+
+  const event: WebSocketEvent = {
+    requestContext: requestContext(connection, "$connect", "CONNECT"),
+    headers: lastValues(multiValueHeaders),
+    multiValueHeaders,
+    isBase64Encoded: false,
+  };
+  const params = new URLSearchParams(request.query);
+  if ([...params.keys()].length > 0) {
+    const multiValue: Record<string, string[]> = {};
+    for (const [name, value] of params) (multiValue[name] ??= []).push(value);
+    event.queryStringParameters = lastValues(multiValue);
+    event.multiValueQueryStringParameters = multiValue;
+  }
+  return event;
+}
+
+/** A MESSAGE event: the body as received, never base64, and no headers. */
+export function messageEvent(connection: ConnectionContext, routeKey: string, body: string, requestId: string): WebSocketEvent {
+  const context = requestContext(connection, routeKey, "MESSAGE");
+  context.requestId = requestId;
+  context.messageId = newId();
+  return { requestContext: context, body, isBase64Encoded: false };
+}
+
+/** The `$disconnect` event, with the close code and reason and the few headers AWS sends. */
+export function disconnectEvent(connection: ConnectionContext, statusCode: number, reason: string): WebSocketEvent {
+  const context = requestContext(connection, "$disconnect", "DISCONNECT");
+  context.disconnectStatusCode = statusCode;
+  context.disconnectReason = reason;
+  const headers = { Host: connection.host, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": "" };
+  const multiValueHeaders = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]]));
+  return { requestContext: context, headers, multiValueHeaders, isBase64Encoded: false };
+}
+
+function lastValues(multi: Record<string, string[]>): Record<string, string> {
+  return Object.fromEntries(Object.entries(multi).map(([name, values]) => [name, values[values.length - 1]]));
+}

@@ -1,0 +1,463 @@
+import * as http from "http";
+import { AddressInfo, Socket } from "net";
+import { Duplex } from "stream";
+import { WebSocket, WebSocketServer } from "ws";
+import { FrameLimits, MAX_MESSAGE_BYTES } from "./frame-limits";
+import {
+  CONNECTION_ID_PATTERN,
+  ConnectionContext,
+  WebSocketEvent,
+  connectEvent,
+  disconnectEvent,
+  messageEvent,
+  newId,
+} from "./gateway-events";
+import { routeSelector } from "./route-selection";
+
+/** Runs one route's integration: resolves with the Lambda's result, rejects when it throws. */
+export type RouteInvoker = (event: WebSocketEvent) => Promise<unknown>;
+
+export interface LocalGatewayOptions {
+  /** Default "127.0.0.1". */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  stage: string;
+  /** `$request.body.<path>`. */
+  routeSelectionExpression: string;
+  /** Route key to integration. `$connect`, `$disconnect` and `$default` are all optional. */
+  routes: Record<string, RouteInvoker>;
+  /** API Gateway: 10 minutes. */
+  idleTimeoutMs?: number;
+  /** API Gateway: 2 hours. */
+  maxConnectionMs?: number;
+  /** Delay added to every @connections call, to model a network round trip. Default 0. */
+  managementLatencyMs?: number;
+  /** One line per connect, message and disconnect. Never called on the @connections path. */
+  log?: (line: string) => void;
+}
+
+// API Gateway's fixed quotas (../shared/reference/apigw-websocket-facts.md, "Limits").
+export const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+export const MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
+
+/**
+ * Close codes the gateway sends. What AWS sends on idle timeout and at the 2-hour limit is not
+ * documented: 1001 "Going away" is a guess (serverless-offline uses it too). A @connections
+ * DELETE shows in AWS logs as 1000 "Connection Closed Normally".
+ */
+export const CLOSE = {
+  timeout: { code: 1001, reason: "Going away" },
+  deleted: { code: 1000, reason: "Connection Closed Normally" },
+  shutdown: { code: 1001, reason: "Going away" },
+  tooBig: { code: 1009, reason: "Message too big" },
+  binary: { code: 1003, reason: "Binary frames are not supported" },
+} as const;
+
+// A client that never answers our close frame is cut off after this long.
+const CLOSE_GRACE_MS = 1000;
+
+interface Connection {
+  context: ConnectionContext;
+  state: "connecting" | "open" | "closed";
+  socket?: WebSocket;
+  lastActiveAt: number;
+  idleTimer?: NodeJS.Timeout;
+  maxTimer?: NodeJS.Timeout;
+  /** Set when the gateway closed the connection: what `$disconnect` reports. */
+  closedBy?: { code: number; reason: string };
+}
+
+/**
+ * An API Gateway WebSocket API on one local port: WebSocket upgrades at `/<stage>` and the
+ * @connections management API at `/<stage>/@connections/{id}`, routing messages to
+ * integrations as API Gateway does. Built to stay fast with many thousands of connections:
+ * nothing on the @connections path costs more than one map lookup.
+ */
+export class LocalGateway {
+  /** `ws://host:port/stage`. */
+  readonly url: string;
+  /** `http://host:port/stage`: the base of the @connections API, as MANAGEMENT_ENDPOINT. */
+  readonly managementEndpoint: string;
+  readonly port: number;
+  readonly apiId = randomApiId();
+
+  private readonly routes: ReadonlyMap<string, RouteInvoker>;
+  private readonly connections = new Map<string, Connection>();
+  private readonly pendingConnects = new Set<Promise<void>>();
+  private readonly pendingDisconnects = new Set<Promise<void>>();
+  private readonly wss: WebSocketServer;
+  private readonly selectRoute: (body: string) => string | undefined;
+  private readonly connectionsPrefix: string;
+  private readonly idleTimeoutMs: number;
+  private readonly maxConnectionMs: number;
+  private readonly latencyMs: number;
+  private readonly log: (line: string) => void;
+  private connectionCount = 0;
+  private closing = false;
+  private closed?: Promise<void>;
+
+  private constructor(
+    private readonly server: http.Server,
+    private readonly options: LocalGatewayOptions,
+  ) {
+    const host = options.host ?? "127.0.0.1";
+    this.port = (server.address() as AddressInfo).port;
+    const reachableHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+    this.url = `ws://${reachableHost}:${this.port}/${options.stage}`;
+    this.managementEndpoint = `http://${reachableHost}:${this.port}/${options.stage}`;
+    this.connectionsPrefix = `/${options.stage}/@connections/`;
+    this.routes = new Map(Object.entries(options.routes));
+    this.selectRoute = routeSelector(options.routeSelectionExpression);
+    this.idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    this.maxConnectionMs = options.maxConnectionMs ?? MAX_CONNECTION_MS;
+    this.latencyMs = options.managementLatencyMs ?? 0;
+    this.log = options.log ?? (() => {});
+    this.wss = new WebSocketServer({
+      noServer: true,
+      // API Gateway does not negotiate compression; the frame limits apply to raw frames.
+      perMessageDeflate: false,
+      maxPayload: MAX_MESSAGE_BYTES,
+      handleProtocols: (offered, request) => {
+        const chosen = chosenProtocols.get(request);
+        return chosen !== undefined && offered.has(chosen) ? chosen : false;
+      },
+    });
+    server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
+    server.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => this.manage(request, response));
+  }
+
+  static async start(options: LocalGatewayOptions): Promise<LocalGateway> {
+    routeSelector(options.routeSelectionExpression); // fail before listening on a bad expression
+    const server = http.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    return new LocalGateway(server, options);
+  }
+
+  /** Ids of the open connections. */
+  connectionIds(): string[] {
+    const ids: string[] = [];
+    for (const [id, connection] of this.connections) if (connection.state === "open") ids.push(id);
+    return ids;
+  }
+
+  /** Writes `data` as a text frame straight to one client's socket; false when it is not open. */
+  sendDirect(connectionId: string, data: string | Buffer): boolean {
+    const connection = this.connections.get(connectionId);
+    if (connection?.state !== "open") return false;
+    this.deliver(connection, data);
+    return true;
+  }
+
+  /** Writes `data` to every open socket, bypassing @connections: the ceiling for a broadcast. */
+  sendToAll(data: string | Buffer): number {
+    let sent = 0;
+    for (const connection of this.connections.values()) {
+      if (connection.state === "open") {
+        this.deliver(connection, data);
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  /** Closes every connection (running `$disconnect` for each), then the server. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= this.shutDown();
+    return this.closed;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.pendingConnects);
+    for (const connection of this.connections.values()) this.closeConnection(connection, CLOSE.shutdown);
+    while (this.pendingDisconnects.size > 0) await Promise.all(this.pendingDisconnects);
+    this.wss.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => this.server.close((err) => (err ? reject(err) : resolve())));
+  }
+
+  // ---- WebSocket side -----------------------------------------------------------------------
+
+  private upgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const [path, query = ""] = (request.url ?? "/").split("?", 2);
+    if (path !== `/${this.options.stage}` && path !== `/${this.options.stage}/`) {
+      return rejectUpgrade(socket, 403, "Forbidden");
+    }
+    if (this.closing) return rejectUpgrade(socket, 503, "Service Unavailable");
+    if (request.headers.upgrade?.toLowerCase() !== "websocket" || !request.headers["sec-websocket-key"]) {
+      return rejectUpgrade(socket, 400, "Bad Request");
+    }
+    socket.on("error", () => {}); // a client that gives up mid-handshake is not our error
+
+    const pending = this.connect(request, socket, head, query);
+    this.pendingConnects.add(pending);
+    void pending.finally(() => this.pendingConnects.delete(pending));
+  }
+
+  private async connect(request: http.IncomingMessage, socket: Duplex, head: Buffer, query: string): Promise<void> {
+    const now = Date.now();
+    const context: ConnectionContext = {
+      // Every other id carries a "/" and a "+": code that forgets to encode ids breaks locally too.
+      connectionId: newId(this.connectionCount++ % 2 === 1),
+      connectedAt: now,
+      apiId: this.apiId,
+      stage: this.options.stage,
+      domainName: (request.headers.host ?? "localhost").replace(/:\d+$/, ""),
+      sourceIp: ((socket as Socket).remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, ""),
+      userAgent: request.headers["user-agent"],
+      host: request.headers.host ?? "",
+    };
+    const connection: Connection = { context, state: "connecting", lastActiveAt: now };
+    this.connections.set(context.connectionId, connection);
+
+    const status = await this.runConnect(connection, request, query);
+    const id = context.connectionId;
+    if (!isSuccess(status.code)) {
+      this.connections.delete(id);
+      this.log(`connect    ${id} refused ${status.code}`);
+      return rejectUpgrade(socket, status.code, http.STATUS_CODES[status.code] ?? "Error");
+    }
+    if (!socket.writable) {
+      // The client gave up while $connect ran; $connect succeeded, so $disconnect is owed.
+      this.connections.delete(id);
+      this.runDisconnect(connection, 1006, "");
+      return;
+    }
+    if (status.protocol !== undefined) chosenProtocols.set(request, status.protocol);
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.open(connection, ws, socket));
+  }
+
+  /** Runs `$connect` and turns its result into the handshake's HTTP status. */
+  private async runConnect(
+    connection: Connection,
+    request: http.IncomingMessage,
+    query: string,
+  ): Promise<{ code: number; protocol?: string }> {
+    const invoke = this.routes.get("$connect");
+    if (!invoke) return { code: 200 };
+    const event = connectEvent(connection.context, { rawHeaders: request.rawHeaders, query, localPort: this.port });
+    try {
+      return lambdaStatus(await invoke(event));
+    } catch {
+      return { code: 502 };
+    }
+  }
+
+  private open(connection: Connection, ws: WebSocket, socket: Duplex): void {
+    connection.state = "open";
+    connection.socket = ws;
+    const { connectionId } = connection.context;
+    this.log(`connect    ${connectionId}`);
+
+    const limits = new FrameLimits(() => this.closeConnection(connection, CLOSE.tooBig));
+    const watch = (chunk: Buffer) => limits.push(chunk);
+    // Ahead of ws's own listener, so an oversized frame is caught from its header.
+    socket.prependListener("data", watch);
+
+    connection.idleTimer = setTimeout(() => this.closeConnection(connection, CLOSE.timeout), this.idleTimeoutMs);
+    connection.maxTimer = setTimeout(() => this.closeConnection(connection, CLOSE.timeout), this.maxConnectionMs);
+
+    ws.on("message", (data: Buffer, isBinary) => {
+      if (connection.closedBy) return;
+      if (isBinary) return this.closeConnection(connection, CLOSE.binary);
+      connection.lastActiveAt = Date.now();
+      connection.idleTimer?.refresh();
+      this.route(connection, data.toString("utf8"));
+    });
+    ws.on("error", (err: Error & { code?: string }) => {
+      // ws closes the socket itself; remember why, for $disconnect.
+      if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") connection.closedBy ??= CLOSE.tooBig;
+    });
+    ws.on("close", (code, reason) => {
+      socket.off("data", watch);
+      clearTimeout(connection.idleTimer);
+      clearTimeout(connection.maxTimer);
+      connection.state = "closed";
+      this.connections.delete(connectionId);
+      const cause = connection.closedBy ?? { code, reason: reason.toString() };
+      this.log(`disconnect ${connectionId} ${cause.code}`);
+      this.runDisconnect(connection, cause.code, cause.reason);
+    });
+  }
+
+  private route(connection: Connection, body: string): void {
+    const { connectionId } = connection.context;
+    const requestId = newId();
+    const selected = this.selectRoute(body);
+    // $connect and $disconnect are never selected by a message.
+    const routeKey =
+      selected !== undefined && selected !== "$connect" && selected !== "$disconnect" && this.routes.has(selected)
+        ? selected
+        : this.routes.has("$default")
+          ? "$default"
+          : undefined;
+    this.log(`message    ${connectionId} ${routeKey ?? "(no route)"} ${Buffer.byteLength(body)} bytes`);
+    if (routeKey === undefined) {
+      return this.deliver(connection, errorFrame("Forbidden", connectionId, requestId));
+    }
+    // One-way routes: a result never reaches the client, a failure does.
+    this.routes.get(routeKey)!(messageEvent(connection.context, routeKey, body, requestId)).catch(() => {
+      if (connection.state === "open") this.deliver(connection, errorFrame("Internal server error", connectionId, requestId));
+    });
+  }
+
+  private runDisconnect(connection: Connection, code: number, reason: string): void {
+    const invoke = this.routes.get("$disconnect");
+    if (!invoke) return;
+    const pending = invoke(disconnectEvent(connection.context, code, reason)).then(
+      () => {},
+      () => {}, // best-effort, as on AWS
+    );
+    this.pendingDisconnects.add(pending);
+    void pending.finally(() => this.pendingDisconnects.delete(pending));
+  }
+
+  private deliver(connection: Connection, data: string | Buffer): void {
+    connection.idleTimer?.refresh(); // idleness counts traffic in either direction
+    connection.socket!.send(data, { binary: false });
+  }
+
+  private closeConnection(connection: Connection, cause: { code: number; reason: string }): void {
+    if (connection.state !== "open" || connection.closedBy) return;
+    connection.closedBy = cause;
+    const ws = connection.socket!;
+    ws.close(cause.code, cause.reason);
+    const cutOff = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    ws.once("close", () => clearTimeout(cutOff));
+  }
+
+  // ---- @connections API ---------------------------------------------------------------------
+
+  private manage(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const url = request.url ?? "/";
+    const end = url.indexOf("?");
+    const path = end < 0 ? url : url.slice(0, end);
+    const encodedId = path.startsWith(this.connectionsPrefix) ? path.slice(this.connectionsPrefix.length) : "";
+    const method = request.method;
+    if (encodedId === "" || encodedId.includes("/") || (method !== "POST" && method !== "GET" && method !== "DELETE")) {
+      request.resume();
+      return sendError(response, 403, "ForbiddenException", "Forbidden");
+    }
+    let connectionId: string;
+    try {
+      connectionId = decodeURIComponent(encodedId);
+    } catch {
+      connectionId = encodedId;
+    }
+    if (!CONNECTION_ID_PATTERN.test(connectionId)) {
+      request.resume();
+      return sendError(response, 400, "BadRequestException", `Invalid connectionId: ${connectionId}`);
+    }
+
+    if (method !== "POST") {
+      request.resume();
+      return this.afterLatency(() => this.manageConnection(method, connectionId, undefined, response));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_MESSAGE_BYTES) chunks.push(chunk);
+    });
+    request.on("end", () => {
+      if (size > MAX_MESSAGE_BYTES) {
+        return sendError(response, 413, "PayloadTooLargeException", "Request entity too large");
+      }
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      this.afterLatency(() => this.manageConnection(method, connectionId, body, response));
+    });
+  }
+
+  private afterLatency(action: () => void): void {
+    if (this.latencyMs > 0) setTimeout(action, this.latencyMs);
+    else action();
+  }
+
+  private manageConnection(
+    method: "POST" | "GET" | "DELETE",
+    connectionId: string,
+    body: Buffer | undefined,
+    response: http.ServerResponse,
+  ): void {
+    const connection = this.connections.get(connectionId);
+    // Unknown, closed, closing and still-connecting connections are all gone to the caller.
+    if (connection?.state !== "open" || connection.closedBy) {
+      return sendError(response, 410, "GoneException", null);
+    }
+    switch (method) {
+      case "POST":
+        this.deliver(connection, body!);
+        response.writeHead(200, { "Content-Type": "application/json", "Content-Length": 0 });
+        return void response.end();
+      case "GET":
+        return sendJson(response, 200, {
+          connectedAt: new Date(connection.context.connectedAt).toISOString(),
+          identity: { sourceIp: connection.context.sourceIp, userAgent: connection.context.userAgent ?? null },
+          lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+        });
+      case "DELETE":
+        this.closeConnection(connection, CLOSE.deleted);
+        response.writeHead(204);
+        return void response.end();
+    }
+  }
+}
+
+// The subprotocol $connect chose, per upgrade request, for the handshake's response.
+const chosenProtocols = new WeakMap<http.IncomingMessage, string>();
+
+function isSuccess(code: number): boolean {
+  return code >= 200 && code < 300;
+}
+
+/**
+ * A Lambda proxy result as API Gateway reads it on `$connect`: a numeric `statusCode` decides;
+ * anything without one is a malformed response (502). A `Sec-WebSocket-Protocol` header picks
+ * the subprotocol.
+ */
+function lambdaStatus(result: unknown): { code: number; protocol?: string } {
+  if (typeof result !== "object" || result === null) return { code: 502 };
+  const { statusCode, headers } = result as { statusCode?: unknown; headers?: Record<string, unknown> };
+  const code = typeof statusCode === "string" && /^\d+$/.test(statusCode) ? Number(statusCode) : statusCode;
+  if (typeof code !== "number" || !Number.isInteger(code) || code < 100 || code > 599) return { code: 502 };
+  const protocolHeader = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === "sec-websocket-protocol");
+  return typeof protocolHeader?.[1] === "string" ? { code, protocol: protocolHeader[1] } : { code };
+}
+
+function rejectUpgrade(socket: Duplex, code: number, message: string): void {
+  const body = JSON.stringify({ message });
+  socket.end(
+    `HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? "Error"}\r\n` +
+      "Connection: close\r\nContent-Type: application/json\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/** API Gateway's error frame; the uneven spacing is AWS's own. */
+function errorFrame(message: string, connectionId: string, requestId: string): string {
+  return `{"message": "${message}", "connectionId":"${connectionId}", "requestId":"${requestId}"}`;
+}
+
+function sendError(response: http.ServerResponse, status: number, errorType: string, message: string | null): void {
+  // SDK v3 names the exception from this header; without it a 410 is just "Unknown".
+  response.setHeader("x-amzn-ErrorType", errorType);
+  sendJson(response, status, { message });
+}
+
+function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+  response.end(text);
+}
+
+function randomApiId(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  return Array.from({ length: 10 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
+}

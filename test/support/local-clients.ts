@@ -1,0 +1,78 @@
+import { IncomingMessage } from "http";
+import { WebSocket } from "ws";
+
+/**
+ * A real `ws` client that keeps every frame it receives, so a test can wait for the next one
+ * without racing the socket.
+ */
+export class TestClient {
+  private readonly received: string[] = [];
+  private readonly waiting: Array<(message: string) => void> = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on("message", (data: Buffer) => {
+      const message = data.toString();
+      const waiter = this.waiting.shift();
+      if (waiter) waiter(message);
+      else this.received.push(message);
+    });
+    this.closed = new Promise((resolve) =>
+      socket.once("close", (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
+    );
+  }
+
+  /** Connects to `url`; rejects with the HTTP status when the upgrade is refused. */
+  static connect(url: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<TestClient> {
+    const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers });
+    return new Promise((resolve, reject) => {
+      socket.once("open", () => resolve(new TestClient(socket)));
+      socket.once("unexpected-response", (_req, res: IncomingMessage) => {
+        res.resume();
+        reject(Object.assign(new Error(`upgrade refused with ${res.statusCode}`), { statusCode: res.statusCode }));
+        socket.terminate();
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  /** The next frame received (already received ones first). */
+  next(): Promise<string> {
+    const message = this.received.shift();
+    if (message !== undefined) return Promise.resolve(message);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Frames received and not yet taken by `next()`. */
+  get pending(): readonly string[] {
+    return this.received;
+  }
+
+  send(data: string | Buffer, options: { binary?: boolean; fin?: boolean } = {}): Promise<void> {
+    return new Promise((resolve, reject) => this.socket.send(data, options, (err) => (err ? reject(err) : resolve())));
+  }
+
+  get isOpen(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  async close(code?: number, reason?: string): Promise<{ code: number; reason: string }> {
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.close(code, reason);
+    }
+    return this.closed;
+  }
+}
+
+/** The HTTP status an upgrade to `url` is answered with when it is refused. */
+export async function refusedUpgradeStatus(url: string): Promise<number> {
+  try {
+    const client = await TestClient.connect(url);
+    await client.close();
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status !== undefined) return status;
+    throw err;
+  }
+  throw new Error(`the upgrade to ${url} was accepted`);
+}
