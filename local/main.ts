@@ -1,0 +1,148 @@
+// `npm start`: the whole chat on this machine. See `npm start -- --help`.
+import * as path from "path";
+import { parseArgs } from "util";
+import { exampleMessage } from "../handlers/lib/message";
+import { DEFAULT_PORT, DEFAULT_STACK, LocalChat, startLocalChat } from "./chat";
+
+// Local mode runs on Node 20 on purpose; the SDK's notice about dropping it is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const DEFAULT_PERSIST_DIR = ".local-data";
+
+const HELP = `Runs the WebSocket chat locally: the deployable Lambda bundles behind an API Gateway
+WebSocket emulator, with an in-process DynamoDB (dynalite). No AWS account needed.
+
+Usage: npm start [-- options]
+
+Options (environment variable in brackets):
+  --port <n>             gateway port, 0 for any free one       [CHAT_PORT]  default ${DEFAULT_PORT}
+  --host <addr>          interface to listen on                 [CHAT_HOST]  default 127.0.0.1
+  --stack <name>         read Pulumi.<name>.yaml for the stage, route selection expression
+                         and message route                      [CHAT_STACK] default ${DEFAULT_STACK}
+  --stage <name>         URL path segment                       [CHAT_STAGE] default: stageName
+                         from Pulumi.<stack>.yaml, else the stack name
+  --data-dir <dir>       keep the table's data in <dir> across runs [CHAT_DATA_DIR]
+                         default: in memory
+  --persist              same as --data-dir ${DEFAULT_PERSIST_DIR}
+  --idle-timeout <s>     close connections idle this long       default 600 (API Gateway's)
+  --max-connection <s>   close connections open this long       default 7200 (API Gateway's)
+  -h, --help             show this help
+
+Ctrl-C closes every connection (running $disconnect) and exits.
+`;
+
+function parseCommandLine() {
+  const { values } = parseArgs({
+    options: {
+      port: { type: "string", short: "p" },
+      host: { type: "string" },
+      stack: { type: "string" },
+      stage: { type: "string" },
+      "data-dir": { type: "string" },
+      persist: { type: "boolean" },
+      "idle-timeout": { type: "string" },
+      "max-connection": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const env = process.env;
+  const dataDir = values["data-dir"] ?? env.CHAT_DATA_DIR ?? (values.persist ? DEFAULT_PERSIST_DIR : undefined);
+  return {
+    help: values.help ?? false,
+    port: integer("--port", values.port ?? env.CHAT_PORT, DEFAULT_PORT),
+    host: values.host ?? env.CHAT_HOST,
+    stack: values.stack ?? env.CHAT_STACK ?? DEFAULT_STACK,
+    stage: values.stage ?? env.CHAT_STAGE,
+    dataDir: dataDir ? path.resolve(dataDir) : undefined,
+    idleTimeoutMs: optionalSeconds("--idle-timeout", values["idle-timeout"]),
+    maxConnectionMs: optionalSeconds("--max-connection", values["max-connection"]),
+  };
+}
+
+function integer(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`${name} must be a whole number, got "${raw}"`);
+  return value;
+}
+
+function optionalSeconds(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw);
+  if (!(seconds > 0)) throw new UsageError(`${name} must be a positive number of seconds, got "${raw}"`);
+  return seconds * 1000;
+}
+
+class UsageError extends Error {}
+
+function timestamp(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+function printReady(chat: LocalChat, stack: string, dataDir: string | undefined): void {
+  const example = JSON.stringify(
+    exampleMessage({ routeSelectionExpression: chat.routeSelectionExpression, messageRoute: chat.messageRoute }),
+  );
+  console.log(
+    [
+      `Local chat is running (stack ${stack}, stage ${chat.stage}).`,
+      `  WebSocket URL     ${chat.url}`,
+      `  @connections API  ${chat.managementEndpoint}/@connections/{connectionId}`,
+      `  DynamoDB          ${chat.dynamoEndpoint}, table ${chat.tableName} (${dataDir ? `data in ${dataDir}` : "in memory"})`,
+      `  Routing           ${chat.routeSelectionExpression}, message route ${chat.messageRoute}`,
+      "",
+      "Chat from two terminals:",
+      `  npx wscat -c ${chat.url}`,
+      `  > ${example}`,
+      "",
+      "Press Ctrl-C to stop.",
+    ].join("\n"),
+  );
+}
+
+async function main(): Promise<void> {
+  let options: ReturnType<typeof parseCommandLine>;
+  try {
+    options = parseCommandLine();
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
+    process.exit(2);
+  }
+  if (options.help) {
+    console.log(HELP);
+    return;
+  }
+
+  console.log("Building the handler bundles and starting the local chat...");
+  let chat: LocalChat;
+  try {
+    chat = await startLocalChat({ ...options, log: (line) => console.log(`${timestamp()} ${line}`) });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      console.error(`Port ${options.port} is in use: pick another with --port <n> or CHAT_PORT.`);
+    } else {
+      console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+    }
+    process.exit(1);
+  }
+  printReady(chat, options.stack, options.dataDir);
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.log(`${signal} again: exiting without waiting for $disconnect.`);
+      process.exit(130);
+    }
+    stopping = true;
+    const open = chat.gateway.connectionIds().length;
+    console.log(`\n${signal}: closing ${open} connection${open === 1 ? "" : "s"} (running $disconnect)...`);
+    await chat.close();
+    console.log("Stopped.");
+    process.exit(0);
+  };
+  process.on("SIGINT", (signal) => void stop(signal));
+  process.on("SIGTERM", (signal) => void stop(signal));
+}
+
+void main();
