@@ -66,6 +66,8 @@ interface Connection {
   maxTimer?: NodeJS.Timeout;
   /** Set when the gateway closed the connection: what `$disconnect` reports. */
   closedBy?: { code: number; reason: string };
+  /** Settles once the socket is closed and `$disconnect` has run. */
+  finished?: Promise<void>;
 }
 
 /**
@@ -176,8 +178,10 @@ export class LocalGateway {
   private async shutDown(): Promise<void> {
     this.closing = true;
     await Promise.all(this.pendingConnects);
-    for (const connection of this.connections.values()) this.closeConnection(connection, CLOSE.shutdown);
-    while (this.pendingDisconnects.size > 0) await Promise.all(this.pendingDisconnects);
+    const open = [...this.connections.values()];
+    for (const connection of open) this.closeConnection(connection, CLOSE.shutdown);
+    await Promise.all(open.map((connection) => connection.finished));
+    await Promise.all(this.pendingDisconnects);
     this.wss.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve, reject) => this.server.close((err) => (err ? reject(err) : resolve())));
@@ -227,7 +231,7 @@ export class LocalGateway {
     if (!socket.writable) {
       // The client gave up while $connect ran; $connect succeeded, so $disconnect is owed.
       this.connections.delete(id);
-      this.runDisconnect(connection, 1006, "");
+      void this.runDisconnect(connection, 1006, "");
       return;
     }
     if (status.protocol !== undefined) chosenProtocols.set(request, status.protocol);
@@ -275,6 +279,8 @@ export class LocalGateway {
       // ws closes the socket itself; remember why, for $disconnect.
       if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") connection.closedBy ??= CLOSE.tooBig;
     });
+    let finish!: () => void;
+    connection.finished = new Promise((resolve) => (finish = resolve));
     ws.on("close", (code, reason) => {
       socket.off("data", watch);
       clearTimeout(connection.idleTimer);
@@ -283,7 +289,7 @@ export class LocalGateway {
       this.connections.delete(connectionId);
       const cause = connection.closedBy ?? { code, reason: reason.toString() };
       this.log(`disconnect ${connectionId} ${cause.code}`);
-      this.runDisconnect(connection, cause.code, cause.reason);
+      void this.runDisconnect(connection, cause.code, cause.reason).then(finish);
     });
   }
 
@@ -308,15 +314,16 @@ export class LocalGateway {
     });
   }
 
-  private runDisconnect(connection: Connection, code: number, reason: string): void {
+  private runDisconnect(connection: Connection, code: number, reason: string): Promise<void> {
     const invoke = this.routes.get("$disconnect");
-    if (!invoke) return;
+    if (!invoke) return Promise.resolve();
     const pending = invoke(disconnectEvent(connection.context, code, reason)).then(
       () => {},
       () => {}, // best-effort, as on AWS
     );
     this.pendingDisconnects.add(pending);
     void pending.finally(() => this.pendingDisconnects.delete(pending));
+    return pending;
   }
 
   private deliver(connection: Connection, data: string | Buffer): void {
