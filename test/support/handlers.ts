@@ -11,14 +11,16 @@ export interface HandlerResult {
   body: string;
 }
 
+export interface TestHandler {
+  invoke(event: APIGatewayProxyWebsocketEventV2): Promise<HandlerResult>;
+  close(): Promise<void>;
+}
+
 /** Starts the deployable bundle of one handler with the environment the component gives it. */
-export async function startHandler(
-  handler: HandlerName,
-  environment: Record<string, string>,
-): Promise<LocalLambda & { invoke(event: APIGatewayProxyWebsocketEventV2): Promise<HandlerResult> }> {
+export async function startHandler(handler: HandlerName, environment: Record<string, string>): Promise<TestHandler> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-handler-"));
   const bundlePath = await writeBundle(handler, dir);
-  return LocalLambda.start({
+  const lambda = await LocalLambda.start({
     bundlePath,
     functionName: handler,
     timeoutMs: 29_000,
@@ -30,6 +32,13 @@ export async function startHandler(
       ...environment,
     },
   });
+  return {
+    invoke: (event) => lambda.invoke<HandlerResult>(event),
+    close: async () => {
+      await lambda.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 let requestCount = 0;
