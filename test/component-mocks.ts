@@ -86,7 +86,7 @@ function nameOf(urn: string): string {
 }
 
 /** Points Pulumi at fresh mocks; every resource registered from now on lands in the returned record. */
-export async function startProgram(config: Record<string, string> = {}): Promise<ProgramRecord> {
+export async function startProgram(config: Record<string, string> = {}, stack = STACK): Promise<ProgramRecord> {
   const record = new ProgramRecord();
   const pending = new Map<string, RecordedResource>();
   await pulumi.runtime.setMocks(
@@ -107,7 +107,7 @@ export async function startProgram(config: Record<string, string> = {}): Promise
       },
     },
     PROJECT,
-    STACK,
+    stack,
     false,
   );
   pulumi.runtime.setAllConfig(config);

@@ -375,6 +375,21 @@ describe("WebSocketChat component", () => {
     });
   });
 
+  describe("in two stacks of the project", () => {
+    it("names the functions and log groups of each stack apart, since Lambda names are per account and region", async () => {
+      const namesIn = async (stack: string) => {
+        const stackRecord = await startProgram({}, stack);
+        new WebSocketChat("chat", {});
+        await finishProgram();
+        return stackRecord.ofType(TYPES.function).map((f) => f.inputs.name as string);
+      };
+      const dev = await namesIn("dev");
+      const prod = await namesIn("prod");
+      assert.equal(dev.length, 4);
+      assert.deepEqual(dev.filter((name) => prod.includes(name)), []);
+    });
+  });
+
   describe("two instances in one stack", () => {
     before(async () => {
       record = await startProgram();
@@ -389,13 +404,21 @@ describe("WebSocketChat component", () => {
       assert.equal(new Set(names).size, names.length);
     });
 
+    it("name their functions and log groups apart even when nothing but the component name differs", () => {
+      const functionNames = record.ofType(TYPES.function).map((f) => f.inputs.name as string);
+      assert.equal(new Set(functionNames).size, 8);
+      for (const name of functionNames) assert.match(name, /^(chat|support)-/, "named after their component");
+    });
+
     it("keep separate tables, functions and log groups, each granting only its own table", () => {
       const tables = record.ofType(TYPES.table).map((t) => t.name);
       assert.deepEqual(tables.sort(), ["chat-connections", "support-connections"]);
-      const functionNames = record.ofType(TYPES.function).map((f) => f.inputs.name);
-      assert.equal(new Set(functionNames).size, 8);
       const logGroups = record.ofType(TYPES.logGroup).map((l) => l.inputs.name);
       assert.equal(new Set(logGroups).size, 8);
+      assert.deepEqual(
+        record.ofType(TYPES.function).filter((f) => f.name.startsWith("support-")).map((f) => f.inputs.loggingConfig.logGroup).sort(),
+        record.ofType(TYPES.logGroup).filter((l) => l.name.startsWith("support-")).map((l) => l.inputs.name).sort(),
+      );
       const supportPolicy = record.named("support-connect-policy").inputs.policy as string;
       assert.ok(supportPolicy.includes("table/support-connections-"));
       assert.ok(!supportPolicy.includes("chat-connections"));
