@@ -24,16 +24,17 @@ const bundles = new Map<HandlerName, Promise<string>>();
 export function bundleHandler(name: HandlerName): Promise<string> {
   let bundle = bundles.get(name);
   if (!bundle) {
-    bundle = build(name);
+    bundle = bundleModule(path.join(HANDLERS_DIR, `${name}.ts`));
     bundles.set(name, bundle);
     bundle.catch(() => bundles.delete(name));
   }
   return bundle;
 }
 
-async function build(name: HandlerName): Promise<string> {
+/** Bundles any entry module exactly as handlers are bundled (uncached). */
+export async function bundleModule(entryPoint: string): Promise<string> {
   const result = await esbuild.build({
-    entryPoints: [path.join(HANDLERS_DIR, `${name}.ts`)],
+    entryPoints: [entryPoint],
     bundle: true,
     platform: "node",
     // Lambda runs nodejs22.x / nodejs24.x; local mode and the tests run Node 20.

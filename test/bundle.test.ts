@@ -5,6 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { HANDLER_NAMES, HandlerName } from "../handlers/routes";
+import { bundleModule } from "../components/bundle";
 import { writeBundle } from "../local/lambda-runtime";
 import { FakeConnectionsApi } from "./support/connections-api";
 import { TEST_CREDENTIALS, TEST_REGION, TestDynamo } from "./support/dynamo";
@@ -67,4 +68,16 @@ describe("handler bundles as deployed", function () {
       if (name === "message") assert.deepEqual(api.delivered.get("listener000000A="), ["hi"]);
     });
   }
+
+  it("a bundled CommonJS dependency can require Node built-ins (the ESM require banner)", async function () {
+    const bundlePath = path.join(dir, "commonjs", "index.mjs");
+    fs.mkdirSync(path.dirname(bundlePath), { recursive: true });
+    fs.writeFileSync(bundlePath, await bundleModule(path.join(__dirname, "fixtures", "commonjs-handler.mjs")));
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", COLD_START, bundlePath, '{"text":"abc"}']);
+    const result = JSON.parse(stdout.trim().split("\n").pop()!);
+    assert.deepEqual(result, {
+      statusCode: 200,
+      body: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    });
+  });
 });
