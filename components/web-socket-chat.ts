@@ -42,7 +42,9 @@ export interface WebSocketChatThrottle {
 
 export interface WebSocketChatLambdaArgs {
   /**
-   * The Lambda runtime of every handler.
+   * The Lambda runtime of every handler. The bundles are ES modules exporting async handlers,
+   * which every Node.js runtime from `nodejs18.x` on loads; `nodejs24.x` needs
+   * `@pulumi/aws` 7.17.0 or later.
    * @default `"nodejs24.x"`
    */
   runtime?: string;
@@ -103,7 +105,14 @@ export interface WebSocketChatArgs {
    * @default `{ burstLimit: 100, rateLimit: 50 }`
    */
   throttle?: WebSocketChatThrottle;
-  /** Runtime, architecture, memory and timeouts of the handler functions. */
+  /**
+   * Runtime, architecture, memory and timeouts of the handler functions.
+   * @default see each field
+   * @example
+   * ```ts
+   * { lambda: { architecture: "x86_64", memorySize: { message: 1769 }, timeout: { connect: 5 } } }
+   * ```
+   */
   lambda?: WebSocketChatLambdaArgs;
   /**
    * Days to keep each function's logs. Must be a value CloudWatch Logs accepts
@@ -157,8 +166,11 @@ export class WebSocketChat extends pulumi.ComponentResource {
   /** The name of the connections table. */
   public readonly tableName: pulumi.Output<string>;
 
+  /** The WebSocket API (escape hatch). */
   public readonly api: aws.apigatewayv2.Api;
+  /** The auto-deployed stage (escape hatch). */
   public readonly stage: aws.apigatewayv2.Stage;
+  /** The connections table (escape hatch). */
   public readonly table: aws.dynamodb.Table;
   /** Each route's function and the resources around it, by route key (`$connect`, `sendmessage`, ...). */
   public readonly handlers: Record<string, WebSocketChatRouteHandler>;
@@ -166,24 +178,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
   constructor(name: string, args: WebSocketChatArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("chat:index:WebSocketChat", name, {}, opts);
 
-    const stageName = args.stageName ?? pulumi.getStack();
-    const routeSelectionExpression = args.routeSelectionExpression ?? DEFAULT_ROUTE_SELECTION_EXPRESSION;
-    const messageRoute = args.messageRoute ?? DEFAULT_MESSAGE_ROUTE;
-    const connectionTtlSeconds = positiveInteger("connectionTtlSeconds", args.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS);
-    const throttle = {
-      burstLimit: positiveInteger("throttle.burstLimit", args.throttle?.burstLimit ?? DEFAULT_THROTTLE.burstLimit),
-      rateLimit: positiveNumber("throttle.rateLimit", args.throttle?.rateLimit ?? DEFAULT_THROTTLE.rateLimit),
-    };
-    const runtime = args.lambda?.runtime ?? DEFAULT_LAMBDA_RUNTIME;
-    const architecture = args.lambda?.architecture ?? DEFAULT_LAMBDA_ARCHITECTURE;
-    const memorySize = perHandler(DEFAULT_MEMORY_MB, args.lambda?.memorySize);
-    const timeout = perHandler(DEFAULT_TIMEOUT_SECONDS, args.lambda?.timeout);
-    const logRetentionDays = args.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS;
-    const tags = args.tags ?? {};
-    if (messageRoute === "" || messageRoute.startsWith("$")) {
-      throw new Error(`messageRoute must be a custom route key (not empty, not starting with "$"), got "${messageRoute}"`);
-    }
-
+    const { stageName, routeSelectionExpression, messageRoute, connectionTtlSeconds, throttle, lambda, logRetentionDays, tags } =
+      normalizeArgs(args);
     const parent = this;
     const region = aws.getRegionOutput({}, { parent }).region;
     const endpoint = (scheme: string, stage: pulumi.Input<string>) =>
@@ -255,10 +251,10 @@ export class WebSocketChat extends pulumi.ComponentResource {
         {
           name: functionName,
           role: role.arn,
-          runtime,
-          architectures: [architecture],
-          memorySize: memorySize[handler],
-          timeout: timeout[handler],
+          runtime: lambda.runtime,
+          architectures: [lambda.architecture],
+          memorySize: lambda.memorySize[handler],
+          timeout: lambda.timeout[handler],
           handler: BUNDLE_HANDLER,
           code: pulumi
             .output(bundleHandler(handler))
@@ -347,6 +343,37 @@ function lambdaFunctionName(componentName: string, handler: HandlerName): string
   // Lambda names: at most 64 of [A-Za-z0-9-_]; "-disconnect-" and the hash take 20.
   const base = componentName.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 44);
   return `${base}-${handler}-${hash}`;
+}
+
+type NormalizedArgs = Required<Omit<WebSocketChatArgs, "throttle" | "lambda">> & {
+  throttle: Required<WebSocketChatThrottle>;
+  lambda: { runtime: string; architecture: LambdaArchitecture; memorySize: PerHandler<number>; timeout: PerHandler<number> };
+};
+
+/** Every argument with its default filled in, and the values AWS would refuse late refused now. */
+function normalizeArgs(args: WebSocketChatArgs): NormalizedArgs {
+  const messageRoute = args.messageRoute ?? DEFAULT_MESSAGE_ROUTE;
+  if (messageRoute === "" || messageRoute.startsWith("$")) {
+    throw new Error(`messageRoute must be a custom route key (not empty, not starting with "$"), got "${messageRoute}"`);
+  }
+  return {
+    stageName: args.stageName ?? pulumi.getStack(),
+    routeSelectionExpression: args.routeSelectionExpression ?? DEFAULT_ROUTE_SELECTION_EXPRESSION,
+    messageRoute,
+    connectionTtlSeconds: positiveInteger("connectionTtlSeconds", args.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS),
+    throttle: {
+      burstLimit: positiveInteger("throttle.burstLimit", args.throttle?.burstLimit ?? DEFAULT_THROTTLE.burstLimit),
+      rateLimit: positiveNumber("throttle.rateLimit", args.throttle?.rateLimit ?? DEFAULT_THROTTLE.rateLimit),
+    },
+    lambda: {
+      runtime: args.lambda?.runtime ?? DEFAULT_LAMBDA_RUNTIME,
+      architecture: args.lambda?.architecture ?? DEFAULT_LAMBDA_ARCHITECTURE,
+      memorySize: perHandler(DEFAULT_MEMORY_MB, args.lambda?.memorySize),
+      timeout: perHandler(DEFAULT_TIMEOUT_SECONDS, args.lambda?.timeout),
+    },
+    logRetentionDays: args.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
+    tags: args.tags ?? {},
+  };
 }
 
 /** `defaults`, with each handler's value replaced where `overrides` sets one. */
