@@ -113,21 +113,8 @@ async function main(): Promise<void> {
     return;
   }
 
-  console.log("Building the handler bundles and starting the local chat...");
-  let chat: LocalChat;
-  try {
-    chat = await startLocalChat({ ...options, log: (line) => console.log(`${timestamp()} ${line}`) });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") {
-      console.error(`Port ${options.port} is in use: pick another with --port <n> or CHAT_PORT.`);
-    } else {
-      console.error(err instanceof Error ? err.stack ?? err.message : String(err));
-    }
-    process.exit(1);
-  }
-  printReady(chat, options.stack, options.dataDir);
-
+  // Signals are handled from the start: a Ctrl-C during startup still shuts down cleanly.
+  let starting: Promise<LocalChat | undefined> = Promise.resolve(undefined);
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -135,14 +122,28 @@ async function main(): Promise<void> {
       process.exit(130);
     }
     stopping = true;
-    const open = chat.gateway.connectionIds().length;
+    const chat = await starting;
+    const open = chat?.gateway.connectionIds().length ?? 0;
     console.log(`\n${signal}: closing ${open} connection${open === 1 ? "" : "s"} (running $disconnect)...`);
-    await chat.close();
+    await chat?.close();
     console.log("Stopped.");
     process.exit(0);
   };
   process.on("SIGINT", (signal) => void stop(signal));
   process.on("SIGTERM", (signal) => void stop(signal));
+
+  console.log("Building the handler bundles and starting the local chat...");
+  starting = startLocalChat({ ...options, log: (line) => console.log(`${timestamp()} ${line}`) }).catch((err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      console.error(`Port ${options.port} is in use: pick another with --port <n> or CHAT_PORT.`);
+    } else {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    }
+    process.exit(1);
+  });
+  const chat = await starting;
+  if (chat && !stopping) printReady(chat, options.stack, options.dataDir);
 }
 
 void main();

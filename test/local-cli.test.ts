@@ -1,0 +1,148 @@
+import { strict as assert } from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "..");
+const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
+const WSCAT = path.join(ROOT, "node_modules", ".bin", "wscat");
+
+/** A child process whose output a test can wait on, line by line as it arrives. */
+class Running {
+  private output = "";
+  private readonly watchers: Array<() => void> = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(readonly child: ChildProcess) {
+    const collect = (chunk: Buffer) => {
+      this.output += chunk.toString();
+      for (const watcher of [...this.watchers]) watcher();
+    };
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
+    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    void this.exited.then(() => {
+      for (const watcher of [...this.watchers]) watcher();
+    });
+  }
+
+  /** Everything printed so far, without terminal escape sequences. */
+  get text(): string {
+    // eslint-disable-next-line no-control-regex
+    return this.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
+  }
+
+  /** Resolves with the first match of `pattern` in the output; rejects if the process exits first. */
+  waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const match = this.text.match(pattern);
+        if (match) {
+          this.watchers.splice(this.watchers.indexOf(check), 1);
+          resolve(match);
+        } else if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          this.watchers.splice(this.watchers.indexOf(check), 1);
+          reject(new Error(`exited before printing ${pattern}; output:\n${this.text}`));
+        }
+      };
+      this.watchers.push(check);
+      check();
+    });
+  }
+
+  write(text: string): void {
+    this.child.stdin?.write(text);
+  }
+
+  /** Kills the process group (the process and what it started), if still running. */
+  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid) {
+      try {
+        process.kill(-this.child.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** `npm start`'s entry, run as npm runs it (ts-node, transpile only), in its own process group. */
+function startCli(...args: string[]): Running {
+  return new Running(
+    spawn(TS_NODE, ["--transpile-only", path.join(ROOT, "local", "main.ts"), ...args], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
+}
+
+/**
+ * The real wscat, under `script` so that it has the terminal it needs to print what it
+ * receives; its keyboard is our pipe into script's stdin.
+ */
+function startWscat(url: string): Running {
+  return new Running(
+    spawn("script", ["-qfc", `${WSCAT} -c ${url}`, "/dev/null"], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, TERM: "dumb" },
+    }),
+  );
+}
+
+describe("npm start (local/main.ts) and the README walkthrough with wscat", function () {
+  this.timeout(60_000);
+  const running: Running[] = [];
+  const track = (r: Running) => (running.push(r), r);
+
+  afterEach(() => {
+    for (const r of running.splice(0)) r.kill();
+  });
+
+  it("two wscat clients chat through npm start's URL; Ctrl-C closes both, runs $disconnect and exits 0", async () => {
+    const server = track(startCli("--port", "0"));
+    const [, url] = await server.waitFor(/npx wscat -c (ws:\/\/127\.0\.0\.1:\d+\/dev)\n/);
+    assert.match(server.text, /> \{"action":"sendmessage","data":"hello world"\}/);
+    const banner = server.text.length;
+
+    const alice = track(startWscat(url));
+    const bob = track(startWscat(url));
+    await alice.waitFor(/Connected \(press CTRL\+C to quit\)/);
+    await bob.waitFor(/Connected \(press CTRL\+C to quit\)/);
+    await server.waitFor(/connect +\S+=\n[^]*connect +\S+=\n/);
+
+    alice.write('{"action":"sendmessage", "data":"hello world"}\r');
+    await alice.waitFor(/< hello world/);
+    await bob.waitFor(/< hello world/);
+    await server.waitFor(/message +\S+= sendmessage \d+ bytes/);
+    assert.ok(!server.text.slice(banner).includes("hello world"), "the server logs no message bodies");
+
+    server.kill("SIGINT");
+    assert.deepEqual(await server.exited, { code: 0, signal: null });
+    assert.match(server.text, /SIGINT: closing 2 connections/);
+    assert.equal(server.text.match(/disconnect \S+= 1001/g)?.length, 2);
+    assert.match(server.text, /Stopped\.\n$/);
+    await alice.waitFor(/Disconnected \(code: 1001, reason: "Going away"\)/);
+    await bob.waitFor(/Disconnected \(code: 1001, reason: "Going away"\)/);
+  });
+
+  it("SIGTERM, even during startup, stops cleanly with exit code 0", async () => {
+    const server = track(startCli("--port", "0", "--stage", "test"));
+    await server.waitFor(/Building the handler bundles/);
+    server.kill("SIGTERM");
+    assert.deepEqual(await server.exited, { code: 0, signal: null });
+    assert.match(server.text, /SIGTERM: closing 0 connections[^]*Stopped\./);
+  });
+
+  it("--help explains the flags and environment variables; a bad flag exits 2", async () => {
+    const help = track(startCli("--help"));
+    assert.equal((await help.exited).code, 0);
+    for (const flag of ["--port", "--host", "--stack", "--stage", "--data-dir", "--persist", "CHAT_PORT", "CHAT_DATA_DIR"]) {
+      assert.ok(help.text.includes(flag), flag);
+    }
+    const bad = track(startCli("--port", "lots"));
+    assert.equal((await bad.exited).code, 2);
+    assert.match(bad.text, /--port must be a whole number/);
+  });
+});
