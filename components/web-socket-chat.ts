@@ -272,8 +272,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
           loggingConfig: { logGroup: logGroup.name, logFormat: "JSON" },
           tags,
         },
-        // A role policy can take a moment to apply: do not create (and so invoke) the
-        // function before it exists.
+        // IAM changes take a moment to propagate: create the function only once its
+        // permissions exist, not merely its role.
         { parent, dependsOn: [rolePolicy] },
       );
       const permission = new aws.lambda.Permission(
