@@ -1,3 +1,4 @@
+import { EventEmitter } from "events";
 import * as http from "http";
 import { AddressInfo, Socket } from "net";
 import { Duplex } from "stream";
@@ -75,8 +76,11 @@ interface Connection {
  * @connections management API at `/<stage>/@connections/{id}`, routing messages to
  * integrations as API Gateway does. Built to stay fast with many thousands of connections:
  * nothing on the @connections path costs more than one map lookup.
+ *
+ * Events: `"connect"` (connectionId) once a connection is open; `"disconnect"` (connectionId,
+ * code) once its socket is closed and `$disconnect` has run.
  */
-export class LocalGateway {
+export class LocalGateway extends EventEmitter {
   /** `ws://host:port/stage`. */
   readonly url: string;
   /** `http://host:port/stage`: the base of the @connections API, as MANAGEMENT_ENDPOINT. */
@@ -103,6 +107,7 @@ export class LocalGateway {
     private readonly server: http.Server,
     private readonly options: LocalGatewayOptions,
   ) {
+    super();
     const host = options.host ?? "127.0.0.1";
     this.port = (server.address() as AddressInfo).port;
     const reachableHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
@@ -259,6 +264,7 @@ export class LocalGateway {
     connection.socket = ws;
     const { connectionId } = connection.context;
     this.log(`connect    ${connectionId}`);
+    this.emit("connect", connectionId);
 
     const limits = new FrameLimits(() => this.closeConnection(connection, CLOSE.tooBig));
     const watch = (chunk: Buffer) => limits.push(chunk);
@@ -289,7 +295,10 @@ export class LocalGateway {
       this.connections.delete(connectionId);
       const cause = connection.closedBy ?? { code, reason: reason.toString() };
       this.log(`disconnect ${connectionId} ${cause.code}`);
-      void this.runDisconnect(connection, cause.code, cause.reason).then(finish);
+      void this.runDisconnect(connection, cause.code, cause.reason).then(() => {
+        finish();
+        this.emit("disconnect", connectionId, cause.code);
+      });
     });
   }
 

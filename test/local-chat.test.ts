@@ -1,9 +1,49 @@
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from "@aws-sdk/client-apigatewaymanagementapi";
+import { DynamoDBClient, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { strict as assert } from "assert";
+import { once } from "events";
 import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
 import { LocalChat, startLocalChat } from "../local/chat";
+import { CONNECTION_KEY, EXPIRY_ATTRIBUTE } from "../handlers/lib/connection-store";
 import { TestClient } from "./support/local-clients";
+
+const ANY_CREDENTIALS = { accessKeyId: "any", secretAccessKey: "any" };
+
+function dynamoOf(chat: LocalChat): DynamoDBClient {
+  return new DynamoDBClient({ endpoint: chat.dynamoEndpoint, region: "us-east-1", credentials: ANY_CREDENTIALS });
+}
+
+async function tableIds(chat: LocalChat): Promise<string[]> {
+  const client = dynamoOf(chat);
+  try {
+    const page = await client.send(new ScanCommand({ TableName: chat.tableName }));
+    return (page.Items ?? []).map((item) => item[CONNECTION_KEY].S!).sort();
+  } finally {
+    client.destroy();
+  }
+}
+
+async function putRecord(chat: LocalChat, connectionId: string): Promise<void> {
+  const client = dynamoOf(chat);
+  try {
+    const expiresAt = String(Math.floor(Date.now() / 1000) + 3600);
+    await client.send(
+      new PutItemCommand({
+        TableName: chat.tableName,
+        Item: { [CONNECTION_KEY]: { S: connectionId }, [EXPIRY_ATTRIBUTE]: { N: expiresAt } },
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+}
 
 describe("local mode end to end (startLocalChat, real bundles, dynalite)", function () {
   this.timeout(60_000);
@@ -21,7 +61,7 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
       chat = await startLocalChat({ port: 0, projectDir: await emptyProjectDir() });
     });
     afterEach(async () => {
-      await Promise.all(clients.splice(0).map((client) => client.close()));
+      await closeAll(chat, clients.splice(0));
     });
     after(async () => {
       await chat?.close();
@@ -37,6 +77,49 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
       await alice.send(JSON.stringify({ action: "sendmessage", data: "hello world" }));
       assert.equal(await alice.next(), "hello world");
       assert.equal(await bob.next(), "hello world");
+    });
+
+    it("$connect records each connection and $disconnect forgets it, in the local table", async () => {
+      const alice = await connect();
+      const [aliceId] = chat.gateway.connectionIds();
+      assert.deepEqual(await tableIds(chat), [aliceId]);
+      const disconnected = once(chat.gateway, "disconnect");
+      await alice.close();
+      assert.equal((await disconnected)[0], aliceId);
+      assert.deepEqual(await tableIds(chat), []);
+    });
+
+    it("a stale record is deleted on the next broadcast: the local 410 carries GoneException", async () => {
+      const alice = await connect();
+      const stale = "R1kmxc2VNjMCFIA="; // well-formed, never connected
+      await putRecord(chat, stale);
+      await alice.send(JSON.stringify({ action: "sendmessage", data: "anyone there?" }));
+      assert.equal(await alice.next(), "anyone there?");
+      // The broadcast finishes after the delivery; the next one starts after this one's cleanup.
+      await alice.send(JSON.stringify({ action: "sendmessage", data: "again" }));
+      assert.equal(await alice.next(), "again");
+      assert.deepEqual(await tableIds(chat), chat.gateway.connectionIds());
+    });
+
+    it("the SDK reaches connections at managementEndpoint: DeleteConnection runs $disconnect, then GoneException", async () => {
+      const alice = await connect();
+      const [aliceId] = chat.gateway.connectionIds();
+      const sdk = new ApiGatewayManagementApiClient({ endpoint: chat.managementEndpoint, region: "us-east-1", credentials: ANY_CREDENTIALS });
+      try {
+        await sdk.send(new PostToConnectionCommand({ ConnectionId: aliceId, Data: Buffer.from("hi alice") }));
+        assert.equal(await alice.next(), "hi alice");
+        const disconnected = once(chat.gateway, "disconnect");
+        await sdk.send(new DeleteConnectionCommand({ ConnectionId: aliceId }));
+        assert.equal((await alice.closed).code, 1000);
+        await disconnected;
+        assert.deepEqual(await tableIds(chat), []);
+        await assert.rejects(
+          sdk.send(new PostToConnectionCommand({ ConnectionId: aliceId, Data: Buffer.from("gone") })),
+          (err: unknown) => err instanceof GoneException && err.name === "GoneException",
+        );
+      } finally {
+        sdk.destroy();
+      }
     });
 
     it("answers an unknown action through $default, to the sender only", async () => {
@@ -70,7 +153,7 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
       chat = await startLocalChat({ port: 0, projectDir, stack: "alt" });
     });
     afterEach(async () => {
-      await Promise.all(clients.splice(0).map((client) => client.close()));
+      await closeAll(chat, clients.splice(0));
     });
     after(async () => {
       await chat?.close();
@@ -96,6 +179,63 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
     });
   });
 });
+
+describe("local mode lifecycle", function () {
+  this.timeout(60_000);
+
+  it("closes idle connections after idleTimeoutMs and runs the real $disconnect", async () => {
+    const chat = await startLocalChat({ port: 0, projectDir: await emptyProjectDir(), idleTimeoutMs: 300 });
+    try {
+      const client = await TestClient.connect(chat.url);
+      const disconnected = once(chat.gateway, "disconnect");
+      assert.equal((await client.closed).code, 1001);
+      assert.equal((await disconnected)[1], 1001);
+      assert.deepEqual(await tableIds(chat), []);
+    } finally {
+      await chat.close();
+    }
+  });
+
+  it("keeps data in dataDir across restarts, reuses the table, and close() runs $disconnect for every client", async () => {
+    const projectDir = await emptyProjectDir();
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "local-chat-data-"));
+    try {
+      const first = await startLocalChat({ port: 0, projectDir, dataDir });
+      const clients = [await TestClient.connect(first.url), await TestClient.connect(first.url)];
+      await putRecord(first, "KeptAcrossRuns0=");
+      assert.equal((await tableIds(first)).length, 3);
+      await first.close();
+      for (const client of clients) assert.equal((await client.closed).code, 1001);
+
+      const second = await startLocalChat({ port: 0, projectDir, dataDir });
+      try {
+        assert.deepEqual(await tableIds(second), ["KeptAcrossRuns0="]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await fs.rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Closes `clients` and waits until the gateway has run $disconnect for every connection. */
+async function closeAll(chat: LocalChat, clients: TestClient[]): Promise<void> {
+  const open = new Set(chat.gateway.connectionIds());
+  const allDisconnected = new Promise<void>((resolve) => {
+    const onDisconnect = (id: string) => {
+      open.delete(id);
+      if (open.size === 0) {
+        chat.gateway.off("disconnect", onDisconnect);
+        resolve();
+      }
+    };
+    chat.gateway.on("disconnect", onDisconnect);
+    if (open.size === 0) onDisconnect("");
+  });
+  await Promise.all(clients.map((client) => client.close()));
+  await allDisconnected;
+}
 
 /** A project directory with a Pulumi.yaml and no stack file: the built-in defaults apply. */
 async function emptyProjectDir(): Promise<string> {

@@ -6,6 +6,7 @@ import {
   PostToConnectionCommand,
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { strict as assert } from "assert";
+import { once } from "events";
 import { WebSocket } from "ws";
 import { LocalGateway, LocalGatewayOptions, RouteInvoker } from "../local/gateway";
 import { WebSocketEvent } from "../local/gateway-events";
@@ -623,6 +624,23 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       assert.equal(gateway!.sendDirect("R1kmxc2VNjMCFIA=", "to nobody"), false);
       assert.equal(gateway!.sendToAll("to all"), 2);
       assert.deepEqual([await a.client.next(), await a.client.next(), await b.client.next()], ["to a", "to all", "to all"]);
+    });
+
+    it('emits "connect" when a connection opens and "disconnect" only after $disconnect has run', async () => {
+      let finishDisconnect!: () => void;
+      const disconnectHeld = new Promise<void>((resolve) => (finishDisconnect = resolve));
+      await start((i) => ({ $connect: i.route(), $disconnect: i.route(() => disconnectHeld.then(() => ({ statusCode: 200 }))) }));
+      const connected = once(gateway!, "connect");
+      const client = await connect();
+      const [id] = (await connected) as [string];
+      assert.deepEqual(gateway!.connectionIds(), [id]);
+      let disconnected = false;
+      const disconnectedEvent = once(gateway!, "disconnect").then((args) => ((disconnected = true), args));
+      await client.close(1000);
+      await integrations.next("$disconnect");
+      assert.equal(disconnected, false, "not before $disconnect finished");
+      finishDisconnect();
+      assert.deepEqual(await disconnectedEvent, [id, 1000]);
     });
 
     it("close() closes every connection with 1001 and runs $disconnect for each before resolving", async () => {
