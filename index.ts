@@ -5,7 +5,8 @@ import { WebSocketChat } from "./components/web-socket-chat";
 const config = new pulumi.Config();
 
 const chat = new WebSocketChat("chat", {
-  stageName: config.get("stageName"),
+  // "" (Pulumi.yaml's default) means the stack name.
+  stageName: config.get("stageName") || undefined,
   routeSelectionExpression: config.get("routeSelectionExpression"),
   messageRoute: config.get("messageRoute"),
   connectionTtlSeconds: config.getNumber("connectionTtlSeconds", { min: 1 }),

@@ -33,7 +33,11 @@ interface StackOutputs {
 
 /** Runs index.ts afresh, as `pulumi up` would, with `config` as the stack's project config. */
 async function runStack(config: Record<string, string> = {}): Promise<{ record: ProgramRecord; outputs: StackOutputs }> {
-  const namespaced = Object.fromEntries(Object.entries(config).map(([key, value]) => [`${PROJECT}:${key}`, value]));
+  // As the CLI does: Pulumi.yaml's defaults, overridden by the stack's own values.
+  const defaults = Object.fromEntries(Object.entries(configSchema).map(([key, schema]) => [key, String(schema.default)]));
+  const namespaced = Object.fromEntries(
+    Object.entries({ ...defaults, ...config }).map(([key, value]) => [`${PROJECT}:${key}`, value]),
+  );
   const record = await startProgram(namespaced);
   delete require.cache[require.resolve(PROGRAM)];
   try {
@@ -95,7 +99,7 @@ describe("the stack program (index.ts)", () => {
 
   it("documents each config key in Pulumi.yaml with a type, a description and the component's own default", () => {
     const defaults: Record<string, unknown> = {
-      stageName: undefined, // the stack name, computed
+      stageName: "", // the stack name, computed
       routeSelectionExpression: DEFAULT_ROUTE_SELECTION_EXPRESSION,
       messageRoute: DEFAULT_MESSAGE_ROUTE,
       connectionTtlSeconds: DEFAULT_CONNECTION_TTL_SECONDS,
@@ -110,6 +114,8 @@ describe("the stack program (index.ts)", () => {
     for (const [key, schema] of Object.entries(configSchema)) {
       assert.ok(["string", "integer"].includes(schema.type), `${key}: type`);
       assert.ok(schema.description.length > 20, `${key}: description`);
+      // A key declared without a default is required by the CLI (pulumi/pulumi#21797).
+      assert.ok("default" in schema, `${key}: has a default`);
       assert.equal(schema.default, defaults[key], `${key}: default`);
     }
   });
