@@ -10,9 +10,11 @@ import { DEFAULT_MESSAGE_SHAPE, MessageShape } from "./message";
  * builds its client on first use, so a handler only needs the variables it actually uses.
  */
 
-// Posts in flight at once during a broadcast. Latency hides behind concurrency; more than
-// this buys little on one Lambda vCPU (see bench/ and docs/scaling.md).
-export const BROADCAST_CONCURRENCY = 64;
+// Posts in flight at once during a broadcast (and keep-alive sockets). One Lambda vCPU signs and
+// sends about 2,000-3,500 posts/s (bench/, docs/scaling.md); keeping that rate up across a
+// 20-40 ms HTTPS round trip takes 40-140 posts in flight. Locally, at 10 ms, 64 to 256 measure
+// alike; 128 leaves room for AWS's longer round trip without a socket per recipient.
+export const BROADCAST_CONCURRENCY = 128;
 
 let store: ConnectionStore | undefined;
 export function connectionStore(): ConnectionStore {

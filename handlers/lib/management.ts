@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import * as http from "http";
 import * as https from "https";
+import { ConnectionPostSigner } from "./sigv4";
 
 /** Sends one message to one connection; throws the @connections API's typed errors. */
 export interface ConnectionPoster {
@@ -49,11 +50,12 @@ interface ExceptionOptions {
 /**
  * A poster for the @connections API at `endpoint` (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`).
  *
- * It signs each POST with the SDK's own SigV4 signer, credentials and region (the SDK's default
- * provider chain, cached and refreshed before they expire) and sends it on keep-alive sockets
- * sized to the broadcast's concurrency. Going through `client.send()` instead costs several
- * times the CPU per post in middleware (measured by `npm run bench`); errors are the same
- * exception classes the SDK throws, chosen by the `x-amzn-ErrorType` header as the SDK does.
+ * Each POST is signed with SigV4 (see `ConnectionPostSigner`) using the SDK's region and default
+ * credential chain (in Lambda, the role's session credentials, cached and refreshed by the SDK
+ * before they expire), and sent on keep-alive sockets sized to the broadcast's concurrency.
+ * Going through `client.send()` instead costs several times the CPU per post (measured by
+ * `npm run bench`); errors are the same exception classes the SDK throws, chosen by the
+ * `x-amzn-ErrorType` header as the SDK does.
  */
 export function managementPoster(
   endpoint: string,
@@ -66,41 +68,28 @@ export function managementPoster(
   const agent = new transport.Agent({ keepAlive: true, maxSockets });
   const port = url.port ? Number(url.port) : secure ? 443 : 80;
   const host = url.port ? `${url.hostname}:${url.port}` : url.hostname;
-  const basePath = `${url.pathname.replace(/\/+$/, "")}/@connections/`;
-  // The client is never sent a command: it resolves the SDK's region, credential chain and
-  // signer configuration exactly as `client.send()` would.
+  // The client is never sent a command: it resolves the SDK's region and credential chain
+  // exactly as `client.send()` would.
   const client = new ApiGatewayManagementApiClient({ endpoint });
-  let signer: ReturnType<typeof client.config.signer> | undefined;
-  function sigV4(): ReturnType<typeof client.config.signer> {
-    if (!signer) {
-      signer = client.config.signer();
-      signer.catch(() => (signer = undefined));
-    }
-    return signer;
-  }
+  let region: Promise<string> | undefined;
+  // A broadcast posts one body to everyone: one signer per body, shared by every recipient.
+  const signers = new WeakMap<Uint8Array, ConnectionPostSigner>();
 
-  async function signedHeaders(connectionId: string, data: Uint8Array): Promise<{ path: string; headers: http.OutgoingHttpHeaders }> {
-    const request = {
-      method: "POST",
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port,
-      // Ids end in "=": encoded as the SDK encodes path labels.
-      path: basePath + encodeURIComponent(connectionId),
-      query: {},
-      headers: {
-        host,
-        "content-type": "application/octet-stream",
-        "content-length": String(data.byteLength),
-      },
-      body: data,
-    };
-    const signed = await (await sigV4()).sign(request);
-    return { path: request.path, headers: signed.headers };
+  async function signedPost(connectionId: string, data: Uint8Array) {
+    let signer = signers.get(data);
+    if (!signer) {
+      region ??= client.config.region().catch((err: unknown) => {
+        region = undefined; // try again on the next post
+        throw err;
+      });
+      signer = new ConnectionPostSigner(url.pathname, host, await region, data);
+      signers.set(data, signer);
+    }
+    return signer.sign(connectionId, await client.config.credentials());
   }
 
   async function send(connectionId: string, data: Uint8Array, attempts: number): Promise<void> {
-    const { path, headers } = await signedHeaders(connectionId, data);
+    const { path, headers } = await signedPost(connectionId, data);
     return new Promise<void>((resolve, reject) => {
       const req = transport.request({ agent, method: "POST", hostname: url.hostname, port, path, headers }, (res) => {
         const status = res.statusCode ?? 0;
@@ -120,7 +109,7 @@ export function managementPoster(
       );
       req.once("error", (err: NodeJS.ErrnoException) => {
         // A keep-alive socket the server closed just as we reused it: the post never arrived
-        // (Node's documented retry case for `request.reusedSocket`).
+        // (Node's documented retry case for \`request.reusedSocket\`).
         if (req.reusedSocket && err.code === "ECONNRESET") Object.assign(err, { retryableReusedSocket: true });
         reject(err);
       });
