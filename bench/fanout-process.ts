@@ -1,0 +1,107 @@
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
+import { pathToFileURL } from "url";
+import { Cost, measure } from "./measure";
+import { serve } from "./rpc";
+import { Delivery, SdkClients, SigningClient, oneAtATime, singlePageAllAtOnce } from "./strategies";
+
+/**
+ * The fan-out under test, one strategy per process so that each one's CPU and heap are its own.
+ * Its environment is the message Lambda's: TABLE_NAME, MANAGEMENT_ENDPOINT,
+ * AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION and credentials.
+ */
+
+type Handler = (
+  event: APIGatewayProxyWebsocketEventV2,
+  context: Pick<Context, "getRemainingTimeInMillis">,
+) => Promise<APIGatewayProxyResultV2>;
+
+// ts-node compiles import() to require(), which cannot load the ES module bundle; a Function
+// body keeps Node's real dynamic import.
+const importModule = new Function("url", "return import(url)") as (url: string) => Promise<{ handler: Handler }>;
+
+// API Gateway's integration timeout: what the message Lambda is given.
+const LAMBDA_TIMEOUT_MS = 29_000;
+
+let handler: Handler | undefined;
+let sdkClients: SdkClients | undefined;
+const signingClients = new Map<number, SigningClient>();
+let invocation = 0;
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+function sdk(): SdkClients {
+  sdkClients ??= new SdkClients(env("TABLE_NAME"), env("MANAGEMENT_ENDPOINT"));
+  return sdkClients;
+}
+
+function messageEvent(senderId: string, body: string): APIGatewayProxyWebsocketEventV2 {
+  const now = Date.now();
+  invocation++;
+  return {
+    requestContext: {
+      routeKey: process.env.MESSAGE_ROUTE ?? "sendmessage",
+      eventType: "MESSAGE",
+      messageId: `bench${invocation}=`,
+      extendedRequestId: `benchext${invocation}=`,
+      requestTime: new Date(now).toUTCString(),
+      messageDirection: "IN",
+      stage: "bench",
+      connectedAt: now,
+      requestTimeEpoch: now,
+      requestId: `benchreq${invocation}=`,
+      domainName: "localhost",
+      connectionId: senderId,
+      apiId: "bench",
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+export const methods = {
+  /** Loads the message handler's deployable bundle, as a Lambda cold start does. */
+  async loadHandler(bundlePath: string): Promise<void> {
+    ({ handler } = await importModule(pathToFileURL(bundlePath).href));
+  },
+
+  /** 1. This project's message handler, invoked with a real message event. */
+  async handler(payload: string, senderId: string): Promise<{ cost: Cost; statusCode?: number }> {
+    if (!handler) throw new Error("loadHandler first");
+    const run = handler;
+    const body = JSON.stringify({ action: process.env.MESSAGE_ROUTE ?? "sendmessage", data: payload });
+    const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
+    const { cost, result } = await measure(() =>
+      run(messageEvent(senderId, body), { getRemainingTimeInMillis: () => deadline - Date.now() }),
+    );
+    return { cost, statusCode: typeof result === "object" ? result.statusCode : undefined };
+  },
+
+  async singlePageAllAtOnce(payload: string): Promise<{ cost: Cost; delivery: Delivery }> {
+    const clients = sdk();
+    const { cost, result } = await measure(() => singlePageAllAtOnce(clients, payload));
+    return { cost, delivery: result };
+  },
+
+  async oneAtATime(payload: string): Promise<{ cost: Cost; delivery: Delivery }> {
+    const clients = sdk();
+    const { cost, result } = await measure(() => oneAtATime(clients, payload));
+    return { cost, delivery: result };
+  },
+
+  async signingClient(ids: string[], payload: string, concurrency: number): Promise<{ cost: Cost; delivery: Delivery }> {
+    let client = signingClients.get(concurrency);
+    if (!client) {
+      client = new SigningClient(env("MANAGEMENT_ENDPOINT"), concurrency);
+      signingClients.set(concurrency, client);
+    }
+    const signing = client;
+    const { cost, result } = await measure(() => signing.broadcast(ids, payload));
+    return { cost, delivery: result };
+  },
+};
+
+serve(methods);

@@ -1,0 +1,44 @@
+import { LocalChat, startLocalChat } from "../local/chat";
+import { Cost, measure } from "./measure";
+import { serve } from "./rpc";
+
+/**
+ * The local gateway and its DynamoDB (the chat as `npm start` runs it), in a process of its own.
+ * Its $connect handler records the bench's clients in the table the fan-outs read.
+ */
+
+// The bench's clients only listen; they must not be closed as idle while a long run goes on.
+const BENCH_IDLE_TIMEOUT_MS = 2 * 60 * 60 * 1000;
+
+let chat: LocalChat | undefined;
+
+function started(): LocalChat {
+  if (!chat) throw new Error("start first");
+  return chat;
+}
+
+export const methods = {
+  async start(managementLatencyMs: number) {
+    chat = await startLocalChat({ port: 0, managementLatencyMs, idleTimeoutMs: BENCH_IDLE_TIMEOUT_MS });
+    const { url, managementEndpoint, dynamoEndpoint, tableName, messageRoute } = chat;
+    return { url, managementEndpoint, dynamoEndpoint, tableName, messageRoute };
+  },
+
+  connectionIds(): string[] {
+    return started().gateway.connectionIds();
+  },
+
+  /** 5. The socket ceiling: the gateway writes the frame to every socket itself. */
+  async sendToAll(payload: string): Promise<{ cost: Cost; sent: number }> {
+    const gateway = started().gateway;
+    const { cost, result } = await measure(() => gateway.sendToAll(payload));
+    return { cost, sent: result };
+  },
+
+  async close(): Promise<void> {
+    await chat?.close();
+    chat = undefined;
+  },
+};
+
+serve(methods);

@@ -1,0 +1,283 @@
+import { randomUUID } from "crypto";
+import * as fs from "fs/promises";
+import * as os from "os";
+import * as path from "path";
+import { BROADCAST_CONCURRENCY } from "../handlers/lib/chat";
+import { HANDLER_NAMES } from "../handlers/routes";
+import { writeBundle } from "../local/lambda-runtime";
+import { LoadFigures, measureBundles } from "./bundle-load";
+import type { methods as ClientsMethods } from "./clients-process";
+import type { methods as FanoutMethods } from "./fanout-process";
+import type { methods as GatewayMethods } from "./gateway-process";
+import { Cost } from "./measure";
+import { Delivery } from "./strategies";
+import { BenchOptions, parseOptions, USAGE } from "./options";
+import {
+  CaseResult,
+  checkTargets,
+  loadTable,
+  ratiosTable,
+  resultsTable,
+  Round,
+  StrategyId,
+  summarize,
+  targetsText,
+} from "./report";
+import { Child } from "./rpc";
+
+/**
+ * `npm run bench`: broadcasts to N real WebSocket clients of the local gateway with each
+ * strategy of issue 4, in three processes (clients; gateway and DynamoDB; the fan-out under
+ * test), and prints what each costs. See `npm run bench -- --help`.
+ */
+
+// The signing client's concurrency is tuned per case: its best of these is its ceiling.
+const SIGNING_CONCURRENCIES = [8, 32, 128, 512];
+const CALIBRATE_UP_TO = 1_000;
+// One post of "one at a time" takes about this long on this machine beyond the added latency.
+const ONE_AT_A_TIME_OVERHEAD_MS = 2;
+// Dummy credentials: SigV4 needs some; the local gateway does not check them.
+const LAMBDA_ENV = {
+  AWS_REGION: "us-east-1",
+  AWS_ACCESS_KEY_ID: "bench",
+  AWS_SECRET_ACCESS_KEY: "bench",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+};
+// Lets measure() collect garbage before each broadcast, so heap figures start from live data.
+const FANOUT_EXEC_ARGV = ["--expose-gc"];
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+const script = (name: string) => path.join(__dirname, name);
+
+type Runner = (payload: string) => Promise<{ cost: Cost; delivery?: Delivery }>;
+
+interface Setup {
+  latencyMs: number;
+  gateway: Child<typeof GatewayMethods>;
+  clients: Child<typeof ClientsMethods>;
+  /** The fan-out processes, one per strategy 1-4. */
+  fanouts: Map<StrategyId, Child<typeof FanoutMethods>>;
+  /** What the clients connect to. */
+  url: string;
+  /** The signing client's best concurrency, from the last case that tried several. */
+  signingConcurrency?: number;
+  /** Strategies whose process has broadcast once already (a warm Lambda container). */
+  warm: Set<StrategyId>;
+}
+
+async function main(): Promise<void> {
+  const parsed = parseOptions(process.argv.slice(2));
+  if (parsed === "help") {
+    console.log(USAGE);
+    return;
+  }
+  const options = parsed;
+  const startedAt = new Date();
+  progress(`bench: ${os.cpus().length} CPUs, Node ${process.version}, N=${options.clients.join("/")}, ` +
+    `latency ${options.latenciesMs.join("/")} ms, ${options.rounds} rounds, strategies ${options.strategies.join(",")}`);
+
+  const load: LoadFigures[] = options.loadSamples > 0 ? await measureBundles(HANDLER_NAMES, options.loadSamples, progress) : [];
+
+  const bundleDir = await fs.mkdtemp(path.join(os.tmpdir(), "chat-bench-"));
+  const results: CaseResult[] = [];
+  try {
+    const bundlePath = await writeBundle("message", bundleDir);
+    for (const latencyMs of options.latenciesMs) {
+      const setup = await startSetup(latencyMs, options, bundlePath);
+      try {
+        for (const clients of options.clients) results.push(...(await runCase(setup, clients, options)));
+      } finally {
+        await stopSetup(setup);
+      }
+    }
+  } finally {
+    await fs.rm(bundleDir, { recursive: true, force: true });
+  }
+
+  const targets = checkTargets(results, load);
+  console.log(`\nBroadcast figures (medians over rounds; wall = fan-out start to last client receiving):\n`);
+  console.log(resultsTable(results));
+  console.log(`\nRatios of strategy 1 to each other strategy:\n`);
+  console.log(ratiosTable(results));
+  if (load.length) {
+    console.log(`\nHandler bundles: size and module load time in a fresh Node process (median of ${options.loadSamples}):\n`);
+    console.log(loadTable(load));
+  }
+  console.log(`\nTargets (issue 4):\n`);
+  console.log(targetsText(targets));
+
+  const jsonPath = options.json ?? path.join(os.tmpdir(), `websocket-chat-bench-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
+  const report = {
+    startedAt: startedAt.toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, platform: process.platform },
+    options,
+    broadcastConcurrency: BROADCAST_CONCURRENCY,
+    load,
+    results,
+    targets,
+  };
+  await fs.writeFile(jsonPath, JSON.stringify(report, null, 2));
+  console.log(`\nJSON: ${jsonPath}`);
+}
+
+async function startSetup(latencyMs: number, options: BenchOptions, bundlePath: string): Promise<Setup> {
+  progress(`\n[latency ${latencyMs} ms] starting the local gateway and DynamoDB`);
+  const quiet = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
+  const gateway = Child.start<typeof GatewayMethods>("gateway", script("gateway-process.ts"), { env: quiet, execArgv: FANOUT_EXEC_ARGV });
+  const clients = Child.start<typeof ClientsMethods>("clients", script("clients-process.ts"), { env: quiet });
+  const fanouts = new Map<StrategyId, Child<typeof FanoutMethods>>();
+  const setup: Setup = { latencyMs, gateway, clients, fanouts, url: "", warm: new Set() };
+  try {
+    const chat = await gateway.call("start", latencyMs);
+    const environment = {
+      ...LAMBDA_ENV,
+      TABLE_NAME: chat.tableName,
+      MANAGEMENT_ENDPOINT: chat.managementEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: chat.dynamoEndpoint,
+      MESSAGE_ROUTE: chat.messageRoute,
+    };
+    // One process per strategy: each one's CPU time and heap are its own.
+    for (const strategy of options.strategies.filter((s) => s !== 5)) {
+      fanouts.set(
+        strategy,
+        Child.start<typeof FanoutMethods>(`fan-out ${strategy}`, script("fanout-process.ts"), {
+          env: environment,
+          execArgv: FANOUT_EXEC_ARGV,
+          silent: true,
+        }),
+      );
+    }
+    await fanouts.get(1)?.call("loadHandler", bundlePath);
+    setup.url = chat.url;
+    return setup;
+  } catch (err) {
+    await stopSetup(setup);
+    throw err;
+  }
+}
+
+async function stopSetup(setup: Setup): Promise<void> {
+  // The clients go first; the gateway's in-memory table needs no cleanup, so its process ends
+  // without running $disconnect for every client.
+  await setup.clients.call("close").catch(() => {});
+  await Promise.all([setup.clients.stop(), setup.gateway.stop(), ...[...setup.fanouts.values()].map((f) => f.stop())]);
+}
+
+async function runCase(setup: Setup, clients: number, options: BenchOptions): Promise<CaseResult[]> {
+  const { latencyMs, gateway } = setup;
+  const label = `[latency ${latencyMs} ms, N=${clients}]`;
+  progress(`${label} connecting clients (each runs the $connect Lambda)`);
+  const connectMs = await setup.clients.call("connect", setup.url, clients);
+  const ids = await gateway.call("connectionIds");
+  if (ids.length !== clients) throw new Error(`${label} ${ids.length} connections open, expected ${clients}`);
+  progress(`${label} ${clients} clients connected (${(connectMs / 1000).toFixed(1)} s)`);
+
+  const plans = new Map<StrategyId, { rounds: number; skipped?: string }>();
+  for (const strategy of options.strategies) plans.set(strategy, plan(strategy, clients, latencyMs, options));
+
+  const runners = new Map<StrategyId, Runner>();
+  for (const strategy of options.strategies) runners.set(strategy, runner(setup, strategy, ids));
+
+  // The signing client's ceiling is at its best concurrency, tried out on cases of up to
+  // CALIBRATE_UP_TO clients; larger cases reuse the last best (trying each on 10,000 costs minutes).
+  let trials: { concurrency: number; wallMs: number }[] | undefined;
+  if (runners.has(4)) {
+    if (clients <= CALIBRATE_UP_TO || setup.signingConcurrency === undefined) {
+      trials = [];
+      for (const concurrency of SIGNING_CONCURRENCIES.filter((c, i) => i === 0 || c <= clients)) {
+        const trial = await round(setup, clients, (payload) => signing(setup, ids, payload, concurrency), `4@${concurrency}`);
+        trials.push({ concurrency, wallMs: trial.wallMs });
+      }
+      setup.signingConcurrency = trials.reduce((best, t) => (t.wallMs < best.wallMs ? t : best)).concurrency;
+      progress(`${label} signing client: ${trials.map((t) => `${t.concurrency} posts in flight ${t.wallMs.toFixed(0)} ms`).join(", ")}`);
+    }
+  }
+
+  // A Lambda container is warm after its first invocation: the first broadcast of each
+  // process is not counted.
+  for (const [strategy, run] of runners) {
+    if (setup.warm.has(strategy) || plans.get(strategy)!.skipped) continue;
+    await round(setup, clients, run, `warm-up ${strategy}`);
+    setup.warm.add(strategy);
+  }
+
+  const rounds = new Map<StrategyId, Round[]>(options.strategies.map((s) => [s, []]));
+  // Rounds go strategy by strategy in turn, so that noise from the shared machine falls on all.
+  for (let r = 0; r < options.rounds; r++) {
+    const line: string[] = [];
+    for (const strategy of options.strategies) {
+      if (r >= plans.get(strategy)!.rounds) continue;
+      const result = await round(setup, clients, runners.get(strategy)!, String(strategy));
+      rounds.get(strategy)!.push(result);
+      const trouble = [
+        ...(result.lost || result.duplicated ? [`lost ${result.lost}, dup ${result.duplicated}`] : []),
+        ...Object.entries(result.failures ?? {}).map(([name, count]) => `${count} x ${name}`),
+      ];
+      line.push(`${strategy}: ${result.wallMs.toFixed(0)} ms${trouble.length ? ` (${trouble.join("; ")})` : ""}`);
+    }
+    progress(`${label} round ${r + 1}/${options.rounds}  ${line.join("  ")}`);
+  }
+
+  return options.strategies.map((strategy) =>
+    summarize(latencyMs, clients, strategy, rounds.get(strategy)!, {
+      skipped: plans.get(strategy)!.skipped,
+      concurrency: strategy === 1 ? BROADCAST_CONCURRENCY : strategy === 4 ? setup.signingConcurrency : undefined,
+      trials: strategy === 4 ? trials : undefined,
+    }),
+  );
+}
+
+/** "One at a time" takes N x (latency + overhead) per round: fewer rounds, or none, when long. */
+function plan(strategy: StrategyId, clients: number, latencyMs: number, options: BenchOptions): { rounds: number; skipped?: string } {
+  if (strategy !== 3) return { rounds: options.rounds };
+  const roundSeconds = (clients * (latencyMs + ONE_AT_A_TIME_OVERHEAD_MS)) / 1000;
+  if (roundSeconds > 2 * options.maxCaseSeconds) {
+    return {
+      rounds: 0,
+      skipped: `one round would take about ${roundSeconds.toFixed(0)} s (${clients} posts x ${latencyMs + ONE_AT_A_TIME_OVERHEAD_MS} ms); over 2 x --max-case-seconds ${options.maxCaseSeconds}`,
+    };
+  }
+  return { rounds: Math.max(1, Math.min(options.rounds, Math.floor(options.maxCaseSeconds / roundSeconds))) };
+}
+
+function runner(setup: Setup, strategy: StrategyId, ids: string[]): Runner {
+  switch (strategy) {
+    case 1:
+      return (payload) => setup.fanouts.get(1)!.call("handler", payload, ids[0]);
+    case 2:
+      return (payload) => setup.fanouts.get(2)!.call("singlePageAllAtOnce", payload);
+    case 3:
+      return (payload) => setup.fanouts.get(3)!.call("oneAtATime", payload);
+    case 4:
+      return (payload) => signing(setup, ids, payload, setup.signingConcurrency ?? SIGNING_CONCURRENCIES[0]);
+    case 5:
+      return (payload) => setup.gateway.call("sendToAll", payload);
+  }
+}
+
+function signing(setup: Setup, ids: string[], payload: string, concurrency: number) {
+  return setup.fanouts.get(4)!.call("signingClient", ids, payload, concurrency);
+}
+
+/** One broadcast of a unique message, and what every client received of it. */
+async function round(setup: Setup, clients: number, run: Runner, what: string): Promise<Round> {
+  const payload = `bench ${what} ${randomUUID()}`;
+  await setup.clients.call("expect", payload);
+  const { cost, delivery } = await run(payload);
+  // Everything is posted once the fan-out returns; only socket buffers are left to drain.
+  const receipt = await setup.clients.call("settle", 5_000 + clients);
+  return {
+    wallMs: (receipt.lastAt ?? cost.endedAt) - cost.startedAt,
+    fanoutMs: cost.endedAt - cost.startedAt,
+    cpuMicros: cost.cpuMicros,
+    heapAddedBytes: cost.heapAddedBytes,
+    lost: receipt.lost,
+    duplicated: receipt.duplicated,
+    failures: delivery?.failed ? delivery.failures : undefined,
+  };
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

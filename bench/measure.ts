@@ -1,0 +1,45 @@
+/**
+ * What one broadcast costs the process that runs it: CPU time (all threads), the heap it adds
+ * (peak while it runs minus before), and when it started, on a clock all bench processes share.
+ */
+export interface Cost {
+  /** Epoch ms (sub-ms precision) at the start of the broadcast. */
+  startedAt: number;
+  /** Epoch ms when the fan-out code returned. */
+  endedAt: number;
+  cpuMicros: number;
+  heapAddedBytes: number;
+}
+
+// Often enough to see the peak of a broadcast that lasts tens of ms, rarely enough to cost
+// nothing measurable.
+const HEAP_SAMPLE_MS = 2;
+
+/** Epoch ms with sub-millisecond precision, comparable across processes on this machine. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Runs `broadcast` and measures it. Collects garbage first when the process has --expose-gc. */
+export async function measure<T>(broadcast: () => Promise<T> | T): Promise<{ cost: Cost; result: T }> {
+  global.gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  let heapPeak = heapBefore;
+  const sampler = setInterval(() => {
+    heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+  }, HEAP_SAMPLE_MS);
+  const cpuBefore = process.cpuUsage();
+  const startedAt = now();
+  try {
+    const result = await broadcast();
+    const endedAt = now();
+    const cpu = process.cpuUsage(cpuBefore);
+    heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+    return {
+      cost: { startedAt, endedAt, cpuMicros: cpu.user + cpu.system, heapAddedBytes: heapPeak - heapBefore },
+      result,
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}

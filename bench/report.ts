@@ -1,0 +1,222 @@
+import { LoadFigures } from "./bundle-load";
+import { median, percentile } from "./stats";
+
+/** The strategies compared, numbered as in issue 4. */
+export const STRATEGIES = {
+  1: "handler bundle (this project)",
+  2: "single page, all at once (AWS sample)",
+  3: "one at a time (Ruby port)",
+  4: "signing HTTP client (ceiling)",
+  5: "gateway writes to sockets (ceiling)",
+} as const;
+export type StrategyId = keyof typeof STRATEGIES;
+
+export interface Round {
+  /** From the start of the fan-out to the last client receiving the message, ms. */
+  wallMs: number;
+  /** How long the fan-out code itself ran, ms. */
+  fanoutMs: number;
+  cpuMicros: number;
+  heapAddedBytes: number;
+  lost: number;
+  duplicated: number;
+  /** Posts the strategy saw fail, by error, where it reports them (not the handler: it logs them). */
+  failures?: Record<string, number>;
+}
+
+export interface CaseResult {
+  latencyMs: number;
+  clients: number;
+  strategy: StrategyId;
+  name: string;
+  /** Set when the strategy was not run for this case, with why. */
+  skipped?: string;
+  /** Posts in flight, where the strategy has a setting for it. */
+  concurrency?: number;
+  /** Wall time of one trial round per concurrency, where the best one was chosen here. */
+  trials?: { concurrency: number; wallMs: number }[];
+  rounds: Round[];
+  wallMedianMs: number;
+  wallP95Ms: number;
+  deliveriesPerSecond: number;
+  cpuMicrosPerDelivery: number;
+  heapAddedMedianBytes: number;
+  lost: number;
+  duplicated: number;
+}
+
+export function summarize(
+  latencyMs: number,
+  clients: number,
+  strategy: StrategyId,
+  rounds: Round[],
+  extra: { skipped?: string; concurrency?: number; trials?: { concurrency: number; wallMs: number }[] } = {},
+): CaseResult {
+  const wall = rounds.map((r) => r.wallMs);
+  const wallMedianMs = median(wall);
+  return {
+    latencyMs,
+    clients,
+    strategy,
+    name: STRATEGIES[strategy],
+    ...extra,
+    rounds,
+    wallMedianMs,
+    wallP95Ms: percentile(wall, 95),
+    deliveriesPerSecond: (clients / wallMedianMs) * 1000,
+    cpuMicrosPerDelivery: median(rounds.map((r) => r.cpuMicros / clients)),
+    heapAddedMedianBytes: median(rounds.map((r) => r.heapAddedBytes)),
+    lost: rounds.reduce((sum, r) => sum + r.lost, 0),
+    duplicated: rounds.reduce((sum, r) => sum + r.duplicated, 0),
+  };
+}
+
+// ---- printing ---------------------------------------------------------------------------------
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+const fixed = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : "-");
+const mb = (bytes: number) => fixed(bytes / (1024 * 1024), 1);
+
+export function resultsTable(results: CaseResult[]): string {
+  const rows = results.map((r) =>
+    r.skipped
+      ? [`${r.latencyMs} ms`, String(r.clients), `${r.strategy} ${r.name}`, "skipped", "", "", "", "", "", "", ""]
+      : [
+          `${r.latencyMs} ms`,
+          String(r.clients),
+          `${r.strategy} ${r.name}${r.concurrency ? ` [${r.concurrency}]` : ""}`,
+          String(r.rounds.length),
+          fixed(r.wallMedianMs, 1),
+          fixed(r.wallP95Ms, 1),
+          fixed(r.deliveriesPerSecond),
+          fixed(r.cpuMicrosPerDelivery, 1),
+          mb(r.heapAddedMedianBytes),
+          String(r.lost),
+          String(r.duplicated),
+        ],
+  );
+  const header = ["latency", "N", "strategy", "rounds", "wall med ms", "wall p95 ms", "deliveries/s", "CPU µs/delivery", "heap +MB", "lost", "dup"];
+  const skipped = results.filter((r) => r.skipped).map((r) => `  ${r.latencyMs} ms, N=${r.clients}, strategy ${r.strategy}: ${r.skipped}`);
+  return table(header, rows) + (skipped.length ? `\nSkipped:\n${skipped.join("\n")}` : "");
+}
+
+/** Strategy 1 against each other strategy, case by case: >1 means strategy 1 has more of it. */
+export function ratiosTable(results: CaseResult[]): string {
+  const rows: string[][] = [];
+  for (const one of results.filter((r) => r.strategy === 1 && !r.skipped)) {
+    for (const other of results) {
+      if (other.strategy === 1 || other.skipped || other.latencyMs !== one.latencyMs || other.clients !== one.clients) continue;
+      rows.push([
+        `${one.latencyMs} ms`,
+        String(one.clients),
+        `1 vs ${other.strategy} ${other.name}`,
+        fixed(one.deliveriesPerSecond / other.deliveriesPerSecond, 2),
+        fixed(one.cpuMicrosPerDelivery / other.cpuMicrosPerDelivery, 2),
+        fixed(one.heapAddedMedianBytes / other.heapAddedMedianBytes, 2),
+      ]);
+    }
+  }
+  return table(["latency", "N", "ratio", "deliveries/s (1/x)", "CPU/delivery (1/x)", "heap added (1/x)"], rows);
+}
+
+export function loadTable(figures: LoadFigures[]): string {
+  return table(
+    ["handler", "", "", "bundle KB", "unbundled KB (files)", "bundled load ms", "unbundled load ms", "ratio"],
+    figures.map((f) => [
+      f.handler,
+      "",
+      "",
+      fixed(f.bundledBytes / 1024),
+      `${fixed(f.unbundledBytes / 1024)} (${f.unbundledFiles})`,
+      fixed(f.bundledLoadMs, 1),
+      fixed(f.unbundledLoadMs, 1),
+      fixed(f.bundledLoadMs / f.unbundledLoadMs, 2),
+    ]),
+  );
+}
+
+// ---- targets (issue 4) ------------------------------------------------------------------------
+
+export interface TargetCheck {
+  target: string;
+  met: boolean | undefined;
+  detail: string;
+}
+
+function find(results: CaseResult[], strategy: StrategyId, latencyMs: number, clients: number): CaseResult | undefined {
+  return results.find((r) => r.strategy === strategy && r.latencyMs === latencyMs && r.clients === clients && !r.skipped);
+}
+
+export function checkTargets(results: CaseResult[], load: LoadFigures[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const ones = results.filter((r) => r.strategy === 1 && !r.skipped);
+  const cases = ones.map((r) => ({ latencyMs: r.latencyMs, clients: r.clients }));
+
+  const faulty = ones.filter((r) => r.lost > 0 || r.duplicated > 0);
+  checks.push({
+    target: "strategy 1: zero lost and zero duplicated deliveries in every case",
+    met: ones.length ? faulty.length === 0 : undefined,
+    detail: faulty.length ? faulty.map((r) => `${r.latencyMs} ms N=${r.clients}: lost ${r.lost}, dup ${r.duplicated}`).join("; ") : `${ones.length} cases clean`,
+  });
+
+  const one10 = find(results, 1, 10, 1000);
+  const three10 = find(results, 3, 10, 1000);
+  checks.push({
+    target: "10 ms, N=1,000: deliveries/s >= 10x one at a time",
+    met: one10 && three10 ? one10.deliveriesPerSecond >= 10 * three10.deliveriesPerSecond : undefined,
+    detail: one10 && three10 ? `${fixed(one10.deliveriesPerSecond / three10.deliveriesPerSecond, 1)}x` : "not measured",
+  });
+
+  for (const [other, bound, label] of [[2, 0.5, "<= 0.5x single page, all at once"], [4, 2, "<= 2x the signing client"]] as const) {
+    const ratios = cases.flatMap(({ latencyMs, clients }) => {
+      const a = find(results, 1, latencyMs, clients);
+      const b = find(results, other, latencyMs, clients);
+      return a && b ? [{ latencyMs, clients, ratio: a.cpuMicrosPerDelivery / b.cpuMicrosPerDelivery }] : [];
+    });
+    checks.push({
+      target: `CPU per delivery ${label}`,
+      met: ratios.length ? ratios.every((r) => r.ratio <= bound) : undefined,
+      detail: ratios.map((r) => `${r.latencyMs} ms N=${r.clients}: ${fixed(r.ratio, 2)}`).join("; ") || "not measured",
+    });
+  }
+
+  const heapRatios = [...new Set(ones.map((r) => r.latencyMs))].flatMap((latencyMs) => {
+    const a = find(results, 1, latencyMs, 10_000);
+    const b = find(results, 2, latencyMs, 10_000);
+    return a && b ? [{ latencyMs, ratio: a.heapAddedMedianBytes / b.heapAddedMedianBytes }] : [];
+  });
+  checks.push({
+    target: "heap added at N=10,000 <= 0.5x single page, all at once",
+    met: heapRatios.length ? heapRatios.every((r) => r.ratio <= 0.5) : undefined,
+    detail: heapRatios.map((r) => `${r.latencyMs} ms: ${fixed(r.ratio, 2)}`).join("; ") || "not measured",
+  });
+
+  const linear = [...new Set(ones.map((r) => r.latencyMs))].flatMap((latencyMs) => {
+    const big = find(results, 1, latencyMs, 10_000);
+    const small = find(results, 1, latencyMs, 1_000);
+    return big && small ? [{ latencyMs, ratio: big.wallMedianMs / 10_000 / (small.wallMedianMs / 1_000) }] : [];
+  });
+  checks.push({
+    target: "time per delivery at N=10,000 <= 1.3x that at N=1,000",
+    met: linear.length ? linear.every((r) => r.ratio <= 1.3) : undefined,
+    detail: linear.map((r) => `${r.latencyMs} ms: ${fixed(r.ratio, 2)}`).join("; ") || "not measured",
+  });
+
+  checks.push({
+    target: "bundled handler loads in <= 0.8x the unbundled time",
+    met: load.length ? load.every((f) => f.bundledLoadMs <= 0.8 * f.unbundledLoadMs) : undefined,
+    detail: load.map((f) => `${f.handler}: ${fixed(f.bundledLoadMs / f.unbundledLoadMs, 2)}`).join("; ") || "not measured",
+  });
+  return checks;
+}
+
+export function targetsText(checks: TargetCheck[]): string {
+  return checks
+    .map((c) => `${c.met === undefined ? "[ n/a ]" : c.met ? "[ met ]" : "[ NOT ]"} ${c.target}: ${c.detail}`)
+    .join("\n");
+}
