@@ -12,7 +12,7 @@ import {
 } from "../components/web-socket-chat";
 import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
 import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION, HANDLER_NAMES } from "../handlers/routes";
-import { finishProgram, ProgramRecord, PROJECT, REGION, startProgram, TYPES, valueOf } from "./component-mocks";
+import { finishProgram, ProgramRecord, PROJECT, REGION, startProgram, TYPES, valueOf } from "./support/component-mocks";
 
 const ROOT = path.resolve(__dirname, "..");
 const PROGRAM = path.join(ROOT, "index.ts");

@@ -11,7 +11,7 @@ import {
   startProgram,
   TYPES,
   valueOf,
-} from "./component-mocks";
+} from "./support/component-mocks";
 
 const API_ARN = `arn:aws:execute-api:${REGION}:${ACCOUNT}:chat-api-id`;
 const TABLE_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-connections-7f3a2b1`;
