@@ -120,11 +120,14 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
         return client;
       });
       const event = await integrations.next("$connect");
-      const get = await fetch(`${gateway!.managementEndpoint}/@connections/${encodeURIComponent(event.requestContext.connectionId)}`);
-      assert.equal(get.status, 410);
-      assert.equal(get.headers.get("x-amzn-errortype"), "GoneException");
-      assert.equal(opened, false);
-      release();
+      try {
+        const get = await fetch(`${gateway!.managementEndpoint}/@connections/${encodeURIComponent(event.requestContext.connectionId)}`);
+        assert.equal(get.status, 410);
+        assert.equal(get.headers.get("x-amzn-errortype"), "GoneException");
+        assert.equal(opened, false);
+      } finally {
+        release(); // even on failure, so that the gateway can close
+      }
       const client = await connecting;
       assert.ok(client.isOpen);
       assert.deepEqual(gateway!.connectionIds(), [event.requestContext.connectionId]);
