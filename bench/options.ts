@@ -22,7 +22,8 @@ export const USAGE = `npm run bench -- [options]
   --max-case-seconds S "one at a time" gets fewer rounds beyond this, and is skipped
                        when one round would take over twice this (default 30)
   --load-samples K     fresh processes per bundle load-time figure; 0 skips it (default 10)
-  --json FILE          also write every figure as JSON to FILE
+  --json FILE          where to write every figure as JSON (default: a new file in the
+                       temporary directory; the path is printed at the end)
   --help`;
 
 function list(value: string, flag: string): number[] {
