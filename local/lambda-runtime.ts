@@ -24,6 +24,22 @@ export interface LocalLambdaOptions {
   timeoutMs: number;
 }
 
+// What a function sees besides its own variables. Nothing else from this process leaks in, so
+// a handler that depends on a developer's shell (AWS_PROFILE, a stray endpoint override) fails
+// locally as it would on AWS.
+const INHERITED_VARIABLES = ["PATH", "LANG", "TZ"];
+
+function functionEnvironment(options: LocalLambdaOptions): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const name of INHERITED_VARIABLES) {
+    const value = process.env[name];
+    if (value !== undefined) environment[name] = value;
+  }
+  // Lambda sets this for every function.
+  environment.AWS_LAMBDA_FUNCTION_NAME = options.functionName;
+  return { ...environment, ...options.environment };
+}
+
 interface Pending {
   resolve(result: unknown): void;
   reject(error: Error): void;
@@ -57,7 +73,7 @@ export class LocalLambda {
   static async start(options: LocalLambdaOptions): Promise<LocalLambda> {
     const worker = new Worker(WORKER_SCRIPT, {
       workerData: { bundlePath: options.bundlePath, functionName: options.functionName, timeoutMs: options.timeoutMs },
-      env: { ...process.env, ...options.environment },
+      env: functionEnvironment(options),
     });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: { ready?: boolean }) => {
