@@ -151,6 +151,10 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       }),
     );
     functionsStarted();
+    // Each function has loaded its bundle: remove them now, so that even a killed process leaves
+    // nothing behind.
+    await fs.rm(bundleDir, { recursive: true, force: true });
+    bundleDir = undefined;
 
     return {
       url: gateway.url,

@@ -18,7 +18,7 @@ export interface LocalLambdaOptions {
   /** The bundle to run (see `writeBundle`). */
   bundlePath: string;
   functionName: string;
-  /** The function's environment; nothing else from this process leaks in but PATH-like basics. */
+  /** The function's environment; from this process only PATH, LANG and TZ come along. */
   environment: Record<string, string>;
   /** Like the Lambda timeout: an invocation running longer fails. */
   timeoutMs: number;

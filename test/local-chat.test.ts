@@ -237,9 +237,15 @@ async function closeAll(chat: LocalChat, clients: TestClient[]): Promise<void> {
   await allDisconnected;
 }
 
+const projectDirs: string[] = [];
+after(async () => {
+  await Promise.all(projectDirs.splice(0).map((dir) => fs.rm(dir, { recursive: true, force: true })));
+});
+
 /** A project directory with a Pulumi.yaml and no stack file: the built-in defaults apply. */
 async function emptyProjectDir(): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "local-chat-project-"));
+  projectDirs.push(dir);
   await fs.writeFile(path.join(dir, "Pulumi.yaml"), "name: websocket-chat\nruntime: nodejs\n");
   return dir;
 }

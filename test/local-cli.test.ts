@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
+import * as net from "net";
 import * as path from "path";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -133,6 +134,19 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
     server.kill("SIGTERM");
     assert.deepEqual(await server.exited, { code: 0, signal: null });
     assert.match(server.text, /SIGTERM: closing 0 connections[^]*Stopped\./);
+  });
+
+  it("says which port is taken and exits 1 when the port is in use", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = String((blocker.address() as net.AddressInfo).port);
+      const server = track(startCli("--port", port));
+      assert.equal((await server.exited).code, 1);
+      assert.match(server.text, new RegExp(`Port ${port} is in use`));
+    } finally {
+      blocker.close();
+    }
   });
 
   it("--help explains the flags and environment variables; a bad flag exits 2", async () => {

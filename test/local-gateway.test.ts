@@ -133,6 +133,29 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       assert.deepEqual(gateway!.connectionIds(), [event.requestContext.connectionId]);
     });
 
+    it("runs $disconnect (1006) when the client gave up while a successful $connect was running", async () => {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      await start((i) => ({
+        $connect: i.route(async () => {
+          await released;
+          return { statusCode: 200 };
+        }),
+        $disconnect: i.route(),
+      }));
+      const socket = new WebSocket(gateway!.url);
+      socket.on("error", () => {});
+      const { connectionId } = (await integrations.next("$connect")).requestContext;
+      const gone = new Promise((resolve) => socket.once("close", resolve));
+      socket.terminate();
+      await gone;
+      release();
+      const event = await integrations.next("$disconnect");
+      assert.equal(event.requestContext.connectionId, connectionId);
+      assert.equal(event.requestContext.disconnectStatusCode, 1006);
+      assert.deepEqual(gateway!.connectionIds(), []);
+    });
+
     for (const status of [401, 403, 429, 500]) {
       it(`answers the upgrade with ${status} when $connect returns statusCode ${status}, and runs no $disconnect`, async () => {
         await start((i) => ({ $connect: i.route(() => ({ statusCode: status })), $disconnect: i.route() }));
