@@ -3,9 +3,9 @@ import * as http from "http";
 import { AddressInfo, Socket } from "net";
 import { Duplex } from "stream";
 import { WebSocket, WebSocketServer } from "ws";
+import { ConnectionsBackend, connectionsApi } from "./connections-api";
 import { FrameLimits, MAX_MESSAGE_BYTES } from "./frame-limits";
 import {
-  CONNECTION_ID_PATTERN,
   ConnectionContext,
   WebSocketEvent,
   connectEvent,
@@ -94,10 +94,8 @@ export class LocalGateway extends EventEmitter {
   private readonly pendingDisconnects = new Set<Promise<void>>();
   private readonly wss: WebSocketServer;
   private readonly selectRoute: (body: string) => string | undefined;
-  private readonly connectionsPrefix: string;
   private readonly idleTimeoutMs: number;
   private readonly maxConnectionMs: number;
-  private readonly latencyMs: number;
   private readonly log: (line: string) => void;
   private connectionCount = 0;
   private closing = false;
@@ -113,12 +111,10 @@ export class LocalGateway extends EventEmitter {
     const reachableHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
     this.url = `ws://${reachableHost}:${this.port}/${options.stage}`;
     this.managementEndpoint = `http://${reachableHost}:${this.port}/${options.stage}`;
-    this.connectionsPrefix = `/${options.stage}/@connections/`;
     this.routes = new Map(Object.entries(options.routes));
     this.selectRoute = routeSelector(options.routeSelectionExpression);
     this.idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.maxConnectionMs = options.maxConnectionMs ?? MAX_CONNECTION_MS;
-    this.latencyMs = options.managementLatencyMs ?? 0;
     this.log = options.log ?? (() => {});
     this.wss = new WebSocketServer({
       noServer: true,
@@ -131,7 +127,7 @@ export class LocalGateway extends EventEmitter {
       },
     });
     server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
-    server.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => this.manage(request, response));
+    server.on("request", connectionsApi({ stage: options.stage, latencyMs: options.managementLatencyMs ?? 0, backend: this.backend() }));
   }
 
   static async start(options: LocalGatewayOptions): Promise<LocalGateway> {
@@ -349,80 +345,33 @@ export class LocalGateway extends EventEmitter {
     ws.once("close", () => clearTimeout(cutOff));
   }
 
-  // ---- @connections API ---------------------------------------------------------------------
+  // ---- What the @connections API sees ----------------------------------------------------------
 
-  private manage(request: http.IncomingMessage, response: http.ServerResponse): void {
-    const url = request.url ?? "/";
-    const end = url.indexOf("?");
-    const path = end < 0 ? url : url.slice(0, end);
-    const encodedId = path.startsWith(this.connectionsPrefix) ? path.slice(this.connectionsPrefix.length) : "";
-    const method = request.method;
-    if (encodedId === "" || encodedId.includes("/") || (method !== "POST" && method !== "GET" && method !== "DELETE")) {
-      request.resume();
-      return sendError(response, 403, "ForbiddenException", "Forbidden");
-    }
-    let connectionId: string;
-    try {
-      connectionId = decodeURIComponent(encodedId);
-    } catch {
-      connectionId = encodedId;
-    }
-    if (!CONNECTION_ID_PATTERN.test(connectionId)) {
-      request.resume();
-      return sendError(response, 400, "BadRequestException", `Invalid connectionId: ${connectionId}`);
-    }
-
-    if (method !== "POST") {
-      request.resume();
-      return this.afterLatency(() => this.manageConnection(method, connectionId, undefined, response));
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_MESSAGE_BYTES) chunks.push(chunk);
-    });
-    request.on("end", () => {
-      if (size > MAX_MESSAGE_BYTES) {
-        return sendError(response, 413, "PayloadTooLargeException", "Request entity too large");
-      }
-      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      this.afterLatency(() => this.manageConnection(method, connectionId, body, response));
-    });
-  }
-
-  private afterLatency(action: () => void): void {
-    if (this.latencyMs > 0) setTimeout(action, this.latencyMs);
-    else action();
-  }
-
-  private manageConnection(
-    method: "POST" | "GET" | "DELETE",
-    connectionId: string,
-    body: Buffer | undefined,
-    response: http.ServerResponse,
-  ): void {
+  /** An open connection that nothing is closing yet; anything else is gone to @connections. */
+  private live(connectionId: string): Connection | undefined {
     const connection = this.connections.get(connectionId);
-    // Unknown, closed, closing and still-connecting connections are all gone to the caller.
-    if (connection?.state !== "open" || connection.closedBy) {
-      return sendError(response, 410, "GoneException", null);
-    }
-    switch (method) {
-      case "POST":
-        this.deliver(connection, body!);
-        response.writeHead(200, { "Content-Type": "application/json", "Content-Length": 0 });
-        return void response.end();
-      case "GET":
-        return sendJson(response, 200, {
-          connectedAt: new Date(connection.context.connectedAt).toISOString(),
-          identity: { sourceIp: connection.context.sourceIp, userAgent: connection.context.userAgent ?? null },
-          lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
-        });
-      case "DELETE":
-        this.closeConnection(connection, CLOSE.deleted);
-        response.writeHead(204);
-        return void response.end();
-    }
+    return connection?.state === "open" && !connection.closedBy ? connection : undefined;
+  }
+
+  private backend(): ConnectionsBackend {
+    return {
+      post: (connectionId, data) => {
+        const connection = this.live(connectionId);
+        if (connection) this.deliver(connection, data);
+        return connection !== undefined;
+      },
+      describe: (connectionId) => {
+        const connection = this.live(connectionId);
+        if (!connection) return undefined;
+        const { connectedAt, sourceIp, userAgent } = connection.context;
+        return { connectedAt, lastActiveAt: connection.lastActiveAt, sourceIp, userAgent };
+      },
+      remove: (connectionId) => {
+        const connection = this.live(connectionId);
+        if (connection) this.closeConnection(connection, CLOSE.deleted);
+        return connection !== undefined;
+      },
+    };
   }
 }
 
@@ -459,18 +408,6 @@ function rejectUpgrade(socket: Duplex, code: number, message: string): void {
 /** API Gateway's error frame; the uneven spacing is AWS's own. */
 function errorFrame(message: string, connectionId: string, requestId: string): string {
   return `{"message": "${message}", "connectionId":"${connectionId}", "requestId":"${requestId}"}`;
-}
-
-function sendError(response: http.ServerResponse, status: number, errorType: string, message: string | null): void {
-  // SDK v3 names the exception from this header; without it a 410 is just "Unknown".
-  response.setHeader("x-amzn-ErrorType", errorType);
-  sendJson(response, status, { message });
-}
-
-function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
-  response.end(text);
 }
 
 function randomApiId(): string {
