@@ -65,8 +65,11 @@ export function newId(withSlashAndPlus = false): string {
   return chars.join("");
 }
 
-/** Matches the ids `newId` makes; anything else on the @connections path is malformed. */
-export const CONNECTION_ID_PATTERN = /^[A-Za-z0-9+/]{15}=$/;
+/**
+ * A well-formed connection id: anything else on the @connections path is malformed (400).
+ * Accepts the base64url characters too: ids seen on AWS include "-" (e.g. `JC1dgf9yoAMCK-g=`).
+ */
+export const CONNECTION_ID_PATTERN = /^[A-Za-z0-9+/_-]{15}=$/;
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
