@@ -202,6 +202,11 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       const client = await connect(undefined, { protocols: ["chat.v1", "chat.v2"] });
       assert.equal(client.socket.protocol, "chat.v2");
     });
+
+    it("sends no subprotocol when $connect chooses none, so a client that asked for one gives up", async () => {
+      await start(chatRoutes);
+      await assert.rejects(TestClient.connect(gateway!.url, { protocols: ["chat.v1"] }), /no subprotocol/);
+    });
   });
 
   describe("2. route selection", () => {
