@@ -405,15 +405,16 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
 
     it("closes a connection at the maximum duration however busy it is, and runs $disconnect", async () => {
       await start(chatRoutes, { maxConnectionMs: 300 });
-      const { client, id } = await connectWithId();
       const started = Date.now();
+      const { client, id } = await connectWithId();
       const keepBusy = setInterval(() => void client.send("still here").catch(() => {}), 50);
       try {
         assert.equal((await client.closed).code, 1001);
       } finally {
         clearInterval(keepBusy);
       }
-      assert.ok(Date.now() - started >= 250);
+      // Timers may fire a few ms early against the wall clock.
+      assert.ok(Date.now() - started >= 280);
       assert.equal((await integrations.next("$disconnect")).requestContext.connectionId, id);
     });
   });
@@ -641,7 +642,7 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       const { client, id } = await connectWithId();
       const started = Date.now();
       await fetch(at(id), { method: "POST", body: "late" });
-      assert.ok(Date.now() - started >= 100);
+      assert.ok(Date.now() - started >= 90); // timers may fire a few ms early against the wall clock
       assert.equal(await client.next(), "late");
     });
   });
