@@ -403,6 +403,17 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       assert.ok(Date.now() - started >= 3 * idleTimeoutMs - 150);
     });
 
+    it("does not count protocol-level pings as activity (API Gateway ignores ping/pong for idleness)", async () => {
+      await start(chatRoutes, { idleTimeoutMs: 300 });
+      const { client } = await connectWithId();
+      const pinging = setInterval(() => client.socket.ping(), 50);
+      try {
+        assert.equal((await client.closed).code, 1001);
+      } finally {
+        clearInterval(pinging);
+      }
+    });
+
     it("closes a connection at the maximum duration however busy it is, and runs $disconnect", async () => {
       await start(chatRoutes, { maxConnectionMs: 300 });
       const started = Date.now();
