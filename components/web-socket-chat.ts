@@ -57,7 +57,7 @@ export interface WebSocketChatLambdaArgs {
   /**
    * Memory in MB, per handler. Lambda allots CPU in proportion to memory, and the broadcast
    * is CPU-bound, so the message route gets more.
-   * @default `{ connect: 256, disconnect: 256, message: 1024, default: 256 }`
+   * @default `{ connect: 256, disconnect: 256, message: 1769, default: 256 }`
    * @example
    * ```ts
    * { lambda: { memorySize: { message: 1769 } } } // one full vCPU for the broadcast
@@ -135,9 +135,10 @@ export interface WebSocketChatArgs {
 export const DEFAULT_THROTTLE: Required<WebSocketChatThrottle> = { burstLimit: 100, rateLimit: 50 };
 export const DEFAULT_LAMBDA_RUNTIME: aws.lambda.Runtime = "nodejs24.x";
 export const DEFAULT_LAMBDA_ARCHITECTURE: LambdaArchitecture = "arm64";
-// The message route's memory is to be set from the measurements of issue 4 (docs/scaling.md);
-// until then, 1024 MB buys a little over half a vCPU for the CPU-bound fan-out.
-export const DEFAULT_MEMORY_MB: PerHandler<number> = { connect: 256, disconnect: 256, message: 1024, default: 256 };
+// The broadcast is CPU-bound and single-threaded: 1769 MB is one full vCPU, the most it can use.
+// CPU per delivery is then the same cost at any size, and reach within 29 s is highest
+// (about 40,000-90,000 recipients; docs/scaling.md, from `npm run bench`).
+export const DEFAULT_MEMORY_MB: PerHandler<number> = { connect: 256, disconnect: 256, message: 1769, default: 256 };
 // API Gateway's integration timeout is 29 s: the broadcast may use all of it.
 export const DEFAULT_TIMEOUT_SECONDS: PerHandler<number> = { connect: 10, disconnect: 10, message: 29, default: 10 };
 export const DEFAULT_LOG_RETENTION_DAYS = 14;

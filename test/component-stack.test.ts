@@ -70,7 +70,7 @@ describe("the stack program (index.ts)", () => {
       throttleRateLimit: "15",
       lambdaRuntime: "nodejs22.x",
       lambdaArchitecture: "x86_64",
-      lambdaMemorySize: "1769",
+      lambdaMemorySize: "3008",
       logRetentionDays: "7",
     };
     assert.deepEqual(Object.keys(config).sort(), Object.keys(configSchema).sort(), "this test sets every documented key");
@@ -90,7 +90,7 @@ describe("the stack program (index.ts)", () => {
       assert.equal(fn.environment.variables.CONNECTION_TTL_SECONDS, "900");
       assert.equal(record.named(`chat-${handler}-logs`).inputs.retentionInDays, 7);
     }
-    assert.equal(record.named("chat-message").inputs.memorySize, 1769);
+    assert.equal(record.named("chat-message").inputs.memorySize, 3008);
   });
 
   it("refuses a lambdaArchitecture Lambda does not offer", async () => {

@@ -227,9 +227,9 @@ describe("WebSocketChat component", () => {
       }
     });
 
-    it("gives the message route 29 s and 1024 MB, the other handlers 10 s and 256 MB", () => {
+    it("gives the message route 29 s and one full vCPU (1769 MB), the other handlers 10 s and 256 MB", () => {
       assert.equal(functionInputs("message").timeout, 29);
-      assert.equal(functionInputs("message").memorySize, 1024);
+      assert.equal(functionInputs("message").memorySize, 1769);
       for (const handler of ["connect", "disconnect", "default"] as const) {
         assert.equal(functionInputs(handler).timeout, 10, handler);
         assert.equal(functionInputs(handler).memorySize, 256, handler);
@@ -328,7 +328,7 @@ describe("WebSocketChat component", () => {
         lambda: {
           runtime: "nodejs22.x",
           architecture: "x86_64",
-          memorySize: { message: 1769, connect: 512 },
+          memorySize: { message: 3008, connect: 512 },
           timeout: { message: 20, default: 5 },
         },
         logRetentionDays: 30,
@@ -348,7 +348,7 @@ describe("WebSocketChat component", () => {
       }
       const memory = HANDLER_NAMES.map((h) => functionInputs(h).memorySize);
       const timeouts = HANDLER_NAMES.map((h) => functionInputs(h).timeout);
-      assert.deepEqual(memory, [512, 256, 1769, 256], "connect, disconnect, message, default");
+      assert.deepEqual(memory, [512, 256, 3008, 256], "connect, disconnect, message, default");
       assert.deepEqual(timeouts, [10, 10, 20, 5], "connect, disconnect, message, default");
     });
 
