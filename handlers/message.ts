@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { broadcast, retryDeadline } from "./lib/broadcast";
 import { BROADCAST_CONCURRENCY, connectionPoster, connectionStore, messageShape, replyTo } from "./lib/chat";
-import { logInfo } from "./lib/log";
+import { describeError, logError, logInfo } from "./lib/log";
 import { errorReply, parseMessage } from "./lib/message";
 import { respond } from "./lib/responses";
 
@@ -19,12 +19,19 @@ export const handler = async (
 
   const store = connectionStore();
   const started = Date.now();
-  const result = await broadcast(store.livePages(), message.payload, {
-    poster: connectionPoster(),
-    forget: (id) => store.remove(id),
-    concurrency: BROADCAST_CONCURRENCY,
-    deadline: retryDeadline(context),
-  });
-  logInfo("broadcast", { connectionId, ...result, durationMs: Date.now() - started });
-  return respond(200, "Sent");
+  try {
+    const result = await broadcast(store.livePages(), message.payload, {
+      poster: connectionPoster(),
+      forget: (id) => store.remove(id),
+      concurrency: BROADCAST_CONCURRENCY,
+      deadline: retryDeadline(context),
+    });
+    logInfo("broadcast", { connectionId, ...result, durationMs: Date.now() - started });
+    return respond(200, "Sent");
+  } catch (err) {
+    // Only reading the table can fail the whole broadcast (after the SDK's own retries);
+    // recipients already reached keep their copy.
+    logError("broadcast_failed", { connectionId, ...describeError(err), durationMs: Date.now() - started });
+    return respond(500, "Broadcast failed");
+  }
 };

@@ -144,4 +144,10 @@ describe("message route handler (broadcast)", function () {
     await sendMessage(only, JSON.stringify({ data: "via the configured endpoint" }));
     assert.deepEqual(api.delivered.get(only), ["via the configured endpoint"]);
   });
+
+  it("answers 500 with a logged reason, instead of throwing, when the table cannot be read", async function () {
+    const result = await sendMessage("r+/000000000000=", JSON.stringify({ data: "lost?" }), { TABLE_NAME: "no-such-table" });
+    assert.equal(result.statusCode, 500);
+    assert.equal(api.delivered.size, 0);
+  });
 });
