@@ -1,46 +1,33 @@
-import {
-  BatchWriteItemCommand,
-  CreateTableCommand,
-  DynamoDBClient,
-  ScanCommand,
-} from "@aws-sdk/client-dynamodb";
-import { AddressInfo } from "net";
-import { CONNECTION_KEY } from "../../handlers/lib/connection-store";
-import { Server } from "http";
+import { BatchWriteItemCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { CONNECTION_KEY, EXPIRY_ATTRIBUTE } from "../../handlers/lib/connection-store";
+import { ensureConnectionsTable, LOCAL_AWS_ENV, LocalDynamo, startLocalDynamo } from "../../local/dynamo";
 
-// dynalite has no type declarations.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite: (options: Record<string, unknown>) => Server = require("dynalite");
+export const TEST_REGION = LOCAL_AWS_ENV.AWS_REGION;
+export const TEST_CREDENTIALS = {
+  accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID,
+  secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+};
 
-export const TEST_REGION = "us-east-1";
-export const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
-
-/** A real DynamoDB (dynalite, in memory) on a free loopback port. */
+/** A real DynamoDB (local mode's dynalite, in memory) on a free loopback port, and a client for it. */
 export class TestDynamo {
   private constructor(
-    private readonly server: Server,
-    readonly endpoint: string,
+    private readonly dynamo: LocalDynamo,
     readonly client: DynamoDBClient,
   ) {}
 
   static async start(): Promise<TestDynamo> {
-    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const client = new DynamoDBClient({ endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
-    return new TestDynamo(server, endpoint, client);
+    const dynamo = await startLocalDynamo();
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
+    return new TestDynamo(dynamo, client);
+  }
+
+  get endpoint(): string {
+    return this.dynamo.endpoint;
   }
 
   /** Creates a connections table with the key schema the component declares. */
-  async createConnectionsTable(tableName: string): Promise<void> {
-    await this.client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: CONNECTION_KEY, AttributeType: "S" }],
-        KeySchema: [{ AttributeName: CONNECTION_KEY, KeyType: "HASH" }],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
+  createConnectionsTable(tableName: string): Promise<void> {
+    return ensureConnectionsTable(this.endpoint, tableName);
   }
 
   /** Seeds connection records directly, bypassing the handlers. */
@@ -50,7 +37,7 @@ export class TestDynamo {
         new BatchWriteItemCommand({
           RequestItems: {
             [tableName]: records.slice(i, i + 25).map(({ id, expiresAt }) => ({
-              PutRequest: { Item: { [CONNECTION_KEY]: { S: id }, expiresAt: { N: String(expiresAt) } } },
+              PutRequest: { Item: { [CONNECTION_KEY]: { S: id }, [EXPIRY_ATTRIBUTE]: { N: String(expiresAt) } } },
             })),
           },
         }),
@@ -71,6 +58,6 @@ export class TestDynamo {
 
   async stop(): Promise<void> {
     this.client.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.dynamo.close();
   }
 }
