@@ -106,8 +106,7 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
 
   describe("1. the upgrade waits for $connect", () => {
     it("holds the handshake until $connect answers 2xx, and the connecting id is Gone meanwhile", async () => {
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
+      const { released, release } = latch();
       await start((i) => ({
         $connect: i.route(async () => {
           await released;
@@ -134,8 +133,7 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
     });
 
     it("runs $disconnect (1006) when the client gave up while a successful $connect was running", async () => {
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
+      const { released, release } = latch();
       await start((i) => ({
         $connect: i.route(async () => {
           await released;
@@ -714,4 +712,11 @@ function formatUtc(epochMs: number): string {
   const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   const p = (n: number) => String(n).padStart(2, "0");
   return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/** A promise that stays pending until `release()`: holds a handler mid-flight. */
+function latch(): { released: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return { released, release };
 }
