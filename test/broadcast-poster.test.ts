@@ -1,5 +1,6 @@
 import {
   ApiGatewayManagementApiClient,
+  ForbiddenException,
   GoneException,
   LimitExceededException,
   PayloadTooLargeException,
@@ -182,11 +183,24 @@ describe("@connections poster (signed keep-alive posts)", function () {
     assert.equal(api.received.length, 1);
   });
 
-  it("throws any other error (500) with its type name and HTTP status, without retrying", async function () {
+  it("retries a server fault (503) as the SDK would, and succeeds", async function () {
+    api.answer({ status: 503, errorType: "ServiceUnavailableException" }, { status: 200 });
+    await managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA);
+    assert.equal(api.received.length, 2);
+  });
+
+  it("gives up on a persistent server fault (500) with its type name and HTTP status", async function () {
     api.answer({ status: 500, errorType: "InternalServerErrorException" });
     const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA));
     assert.equal(err.name, "InternalServerErrorException");
     assert.equal((err as GoneException).$metadata.httpStatusCode, 500);
+    assert.equal(api.received.length, 3);
+  });
+
+  it("throws a client error (403 Forbidden) at once, without retrying", async function () {
+    api.answer({ status: 403, errorType: "ForbiddenException" });
+    const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA));
+    assert.ok(err instanceof ForbiddenException);
     assert.equal(api.received.length, 1);
   });
 

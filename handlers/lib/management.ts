@@ -136,8 +136,20 @@ export function managementPoster(
 function retryDelay(err: unknown, attempt: number, policy: RetryPolicy): number | undefined {
   if (attempt >= policy.maxAttempts || !(err instanceof Error)) return undefined;
   if ((err as { retryableReusedSocket?: boolean }).retryableReusedSocket) return 0;
-  if (err.name !== "LimitExceededException") return undefined;
+  if (!isTransient(err)) return undefined;
   return Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+}
+
+// What the SDK's standard retry strategy also treats as worth another attempt: throttling,
+// server-side faults, and connections that failed or timed out.
+const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
+const TRANSIENT_NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"]);
+
+function isTransient(err: Error): boolean {
+  if (err.name === "LimitExceededException" || err.name === "TimeoutError") return true;
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status !== undefined) return TRANSIENT_STATUS.has(status);
+  return TRANSIENT_NETWORK_CODES.has((err as NodeJS.ErrnoException).code ?? "");
 }
 
 /** The exception the SDK would throw for this error response. */
