@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
-import { broadcast, retryDeadline } from "./lib/broadcast";
+import { broadcast, BroadcastInterrupted, retryDeadline } from "./lib/broadcast";
 import { BROADCAST_CONCURRENCY, connectionPoster, connectionStore, messageShape, replyTo } from "./lib/chat";
 import { describeError, logError, logInfo } from "./lib/log";
 import { errorReply, parseMessage } from "./lib/message";
@@ -29,9 +29,11 @@ export const handler = async (
     logInfo("broadcast", { connectionId, ...result, durationMs: Date.now() - started });
     return respond(200, "Sent");
   } catch (err) {
-    // Only reading the table can fail the whole broadcast (after the SDK's own retries);
-    // recipients already reached keep their copy.
-    logError("broadcast_failed", { connectionId, ...describeError(err), durationMs: Date.now() - started });
+    // Only reading the table can stop a broadcast (after the SDK's own retries); recipients
+    // already reached keep their copy.
+    const reached = err instanceof BroadcastInterrupted ? err.result : undefined;
+    const cause = err instanceof BroadcastInterrupted ? err.cause : err;
+    logError("broadcast_failed", { connectionId, ...reached, ...describeError(cause), durationMs: Date.now() - started });
     return respond(500, "Broadcast failed");
   }
 };

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { broadcast, retryDeadline } from "../handlers/lib/broadcast";
+import { broadcast, BroadcastInterrupted, retryDeadline } from "../handlers/lib/broadcast";
 import { ConnectionPoster } from "../handlers/lib/management";
 
 async function* pagesOf(...pages: string[][]): AsyncGenerator<string[]> {
@@ -46,5 +46,48 @@ describe("broadcast fan-out", function () {
     const deadline = retryDeadline({ getRemainingTimeInMillis: () => 29_000 })!;
     assert.ok(deadline >= before + 28_000 && deadline <= Date.now() + 28_000, String(deadline - before));
     assert.equal(retryDeadline(undefined), undefined);
+  });
+
+  it("when reading recipients fails part-way, finishes the posts in flight and reports what they reached", async function () {
+    let inFlight = 0;
+    const poster: ConnectionPoster = {
+      async post() {
+        inFlight++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight--;
+      },
+    };
+    async function* failingPages(): AsyncGenerator<string[]> {
+      yield ["a", "b", "c"];
+      throw Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" });
+    }
+    const err = await broadcast(failingPages(), "hi", { poster, forget: async () => {}, concurrency: 8 }).then(
+      () => assert.fail("expected the broadcast to fail"),
+      (reason: unknown) => reason,
+    );
+    assert.equal(inFlight, 0, "no post left running when the broadcast answers");
+    assert.ok(err instanceof BroadcastInterrupted);
+    assert.equal(err.result.delivered, 3);
+    assert.equal((err.cause as Error).name, "ProvisionedThroughputExceededException");
+  });
+
+  it("logs at most ten failed recipients per broadcast and counts every failure by error name", async function () {
+    const poster: ConnectionPoster = {
+      async post(id) {
+        throw Object.assign(new Error("denied"), { name: id.startsWith("f") ? "ForbiddenException" : "TimeoutError" });
+      },
+    };
+    const ids = [...Array.from({ length: 25 }, (_, i) => `f${i}`), "t0", "t1"];
+    const logged: unknown[] = [];
+    const originalError = console.error;
+    console.error = (line: unknown) => logged.push(line);
+    try {
+      const result = await broadcast(pagesOf(ids), "hi", { poster, forget: async () => {}, concurrency: 4 });
+      assert.equal(result.failed, 27);
+      assert.deepEqual(result.failures, { ForbiddenException: 25, TimeoutError: 2 });
+    } finally {
+      console.error = originalError;
+    }
+    assert.equal(logged.length, 10);
   });
 });

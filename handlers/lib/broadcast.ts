@@ -7,7 +7,24 @@ export interface BroadcastResult {
   gone: number;
   /** Recipients whose post failed for any other reason; they were left alone. */
   failed: number;
+  /** `failed`, by error name. */
+  failures: Record<string, number>;
 }
+
+/** Reading the recipients failed part-way; `result` counts the posts that were made. */
+export class BroadcastInterrupted extends Error {
+  constructor(
+    readonly result: BroadcastResult,
+    readonly cause: unknown,
+  ) {
+    super(`Reading recipients failed after ${result.delivered + result.gone + result.failed} posts`);
+    this.name = "BroadcastInterrupted";
+  }
+}
+
+// A broadcast where every post fails (a missing permission, sustained throttling) would
+// otherwise write a log line per recipient; the rest are counted in `failures`.
+const MAX_FAILURES_LOGGED = 10;
 
 export interface BroadcastOptions {
   poster: ConnectionPoster;
@@ -39,7 +56,7 @@ export async function broadcast(
 ): Promise<BroadcastResult> {
   const { poster, forget, concurrency, deadline } = options;
   const data = Buffer.from(payload);
-  const result: BroadcastResult = { delivered: 0, gone: 0, failed: 0 };
+  const result: BroadcastResult = { delivered: 0, gone: 0, failed: 0, failures: {} };
   const recipients = eachId(pages);
 
   async function deliver(connectionId: string): Promise<void> {
@@ -53,8 +70,9 @@ export async function broadcast(
           logError("forget_failed", { connectionId, ...describeError(forgetErr) }),
         );
       } else {
-        result.failed++;
-        logError("post_failed", { connectionId, ...describeError(err) });
+        const error = describeError(err);
+        result.failures[error.errorName] = (result.failures[error.errorName] ?? 0) + 1;
+        if (++result.failed <= MAX_FAILURES_LOGGED) logError("post_failed", { connectionId, ...error });
       }
     }
   }
@@ -65,7 +83,11 @@ export async function broadcast(
     }
   }
 
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  // When reading fails, the other workers finish the posts they have started before this returns:
+  // a Lambda is frozen as soon as its handler answers.
+  const outcomes = await Promise.allSettled(Array.from({ length: concurrency }, worker));
+  const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+  if (failure) throw new BroadcastInterrupted(result, failure.reason);
   return result;
 }
 
