@@ -4,6 +4,7 @@ import {
   DynamoDBClient,
   PutItemCommand,
   ScanCommand,
+  ScanCommandOutput,
 } from "@aws-sdk/client-dynamodb";
 
 /** The table's hash key (a string). The component and the local table declare it from here. */
@@ -48,11 +49,11 @@ export class ConnectionStore {
   /**
    * The ids of connections not yet past their expiry, one Scan page at a time. TTL deletion
    * lags by up to days, so expired records are filtered here rather than trusted to be gone.
+   * The next page is read while the caller works through the current one.
    */
   async *livePages(nowMs: number = Date.now()): AsyncGenerator<string[]> {
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
+    const scan = (startKey?: Record<string, AttributeValue>): Promise<ScanCommandOutput> =>
+      this.client.send(
         new ScanCommand({
           TableName: this.tableName,
           ProjectionExpression: "#id",
@@ -63,13 +64,19 @@ export class ConnectionStore {
           Limit: this.options.scanPageSize,
         }),
       );
+    let next: Promise<ScanCommandOutput> | undefined = scan();
+    while (next) {
+      const page: ScanCommandOutput = await next;
+      next = page.LastEvaluatedKey ? scan(page.LastEvaluatedKey) : undefined;
+      // Awaited on the next turn; this only keeps a caller that stops early from leaving an
+      // unhandled rejection behind.
+      next?.catch(() => undefined);
       const ids: string[] = [];
       for (const item of page.Items ?? []) {
         const id = item[CONNECTION_KEY]?.S;
         if (id) ids.push(id);
       }
       yield ids;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
   }
 }
