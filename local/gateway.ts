@@ -196,9 +196,7 @@ export class LocalGateway extends EventEmitter {
       return rejectUpgrade(socket, 403, "Forbidden");
     }
     if (this.closing) return rejectUpgrade(socket, 503, "Service Unavailable");
-    if (request.headers.upgrade?.toLowerCase() !== "websocket" || !request.headers["sec-websocket-key"]) {
-      return rejectUpgrade(socket, 400, "Bad Request");
-    }
+    if (!isValidHandshake(request)) return rejectUpgrade(socket, 400, "Bad Request");
     socket.on("error", () => {}); // a client that gives up mid-handshake is not our error
 
     const pending = this.connect(request, socket, head, query);
@@ -413,4 +411,12 @@ function errorFrame(message: string, connectionId: string, requestId: string): s
 function randomApiId(): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
   return Array.from({ length: 10 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
+}
+
+// What `ws` checks before it completes a handshake (RFC 6455 4.2.1). Checked before $connect
+// runs, so that a handshake ws would refuse never leaves a record behind without $disconnect.
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+function isValidHandshake(request: http.IncomingMessage): boolean {
+  const { upgrade, "sec-websocket-key": key, "sec-websocket-version": version } = request.headers;
+  return upgrade?.toLowerCase() === "websocket" && WEBSOCKET_KEY.test(key ?? "") && (version === "8" || version === "13");
 }

@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { strict as assert } from "assert";
 import { once } from "events";
+import * as http from "http";
 import { WebSocket } from "ws";
 import { LocalGateway, LocalGatewayOptions, RouteInvoker } from "../local/gateway";
 import { WebSocketEvent } from "../local/gateway-events";
@@ -193,6 +194,23 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       await start(chatRoutes);
       assert.equal(await refusedUpgradeStatus(gateway!.url.replace(/\/dev$/, "/prod")), 403);
       assert.equal(integrations.count("$connect"), 0);
+    });
+
+    it("answers 400 to a handshake the WebSocket protocol refuses, without running $connect", async () => {
+      await start(chatRoutes);
+      const url = new URL(gateway!.url);
+      const handshake = { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" };
+      for (const headers of [
+        { ...handshake, "Sec-WebSocket-Version": "7" },
+        { ...handshake, "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "not-a-key" },
+      ]) {
+        const request = http.get({ host: url.hostname, port: url.port, path: url.pathname, headers });
+        const [response] = (await once(request, "response")) as [http.IncomingMessage];
+        response.resume();
+        assert.equal(response.statusCode, 400, JSON.stringify(headers));
+      }
+      assert.equal(integrations.count("$connect"), 0);
+      assert.deepEqual(gateway!.connectionIds(), []);
     });
 
     it("selects the subprotocol that $connect returns in Sec-WebSocket-Protocol", async () => {
