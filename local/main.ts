@@ -66,10 +66,15 @@ function integer(name: string, raw: string | undefined, fallback: number): numbe
   return value;
 }
 
+// Node fires longer timers at once (with a warning): every connection would close on arrival.
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 function optionalSeconds(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const seconds = Number(raw);
-  if (!(seconds > 0)) throw new UsageError(`${name} must be a positive number of seconds, got "${raw}"`);
+  if (!(seconds > 0 && seconds <= MAX_TIMER_SECONDS)) {
+    throw new UsageError(`${name} must be a number of seconds from 0 to ${MAX_TIMER_SECONDS}, got "${raw}"`);
+  }
   return seconds * 1000;
 }
 

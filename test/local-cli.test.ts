@@ -158,5 +158,8 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
     const bad = track(startCli("--port", "lots"));
     assert.equal((await bad.exited).code, 2);
     assert.match(bad.text, /--port must be a whole number/);
+    const tooLong = track(startCli("--idle-timeout", "1e10"));
+    assert.equal((await tooLong.exited).code, 2);
+    assert.match(tooLong.text, /--idle-timeout must be a number of seconds from 0 to 2147483/);
   });
 });
