@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { DEFAULT_CONNECTION_TTL_SECONDS, ENV } from "../handlers/lib/config";
+import { DEFAULT_CONNECTION_TTL_SECONDS, handlerEnvironment } from "../handlers/lib/config";
 import { CONNECTION_KEY, EXPIRY_ATTRIBUTE } from "../handlers/lib/connection-store";
 import {
   ChatRoute,
@@ -188,6 +188,14 @@ export class WebSocketChat extends pulumi.ComponentResource {
 
     const table = createTable();
     const api = createApi();
+    const managementEndpoint = endpoint("https", stageName);
+    // Each function's whole permission set, besides writing its own logs.
+    const grants: PerHandler<PolicyStatement[]> = {
+      connect: [allowPutConnection(table)],
+      disconnect: [allowDeleteConnection(table)],
+      message: [allowScanConnections(table), allowDeleteConnection(table), allowPostToConnections(api, stageName)],
+      default: [allowPostToConnections(api, stageName)],
+    };
     const handlers: Record<string, WebSocketChatRouteHandler> = {};
     for (const route of chatRoutes(messageRoute)) handlers[route.routeKey] = createRouteHandler(route);
     const stage = createStage();
@@ -235,12 +243,6 @@ export class WebSocketChat extends pulumi.ComponentResource {
         { name: `/aws/lambda/${functionName}`, retentionInDays: logRetentionDays, tags },
         { parent },
       );
-      const grants: PerHandler<PolicyStatement[]> = {
-        connect: [allowPutConnection(table)],
-        disconnect: [allowDeleteConnection(table)],
-        message: [allowScanConnections(table), allowDeleteConnection(table), allowPostToConnections(api, stageName)],
-        default: [allowPostToConnections(api, stageName)],
-      };
       const role = new aws.iam.Role(`${prefix}-role`, { assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY, tags }, { parent });
       const rolePolicy = new aws.iam.RolePolicy(
         `${prefix}-policy`,
@@ -262,13 +264,13 @@ export class WebSocketChat extends pulumi.ComponentResource {
             .apply((code) => new pulumi.asset.AssetArchive({ [BUNDLE_FILE_NAME]: new pulumi.asset.StringAsset(code) })),
           // Every function gets the same settings: the handlers read only what they use.
           environment: {
-            variables: {
-              [ENV.tableName]: table.name,
-              [ENV.managementEndpoint]: endpoint("https", stageName),
-              [ENV.connectionTtlSeconds]: String(connectionTtlSeconds),
-              [ENV.messageRoute]: messageRoute,
-              [ENV.routeSelectionExpression]: routeSelectionExpression,
-            },
+            variables: handlerEnvironment<pulumi.Input<string>>({
+              tableName: table.name,
+              managementEndpoint,
+              connectionTtlSeconds,
+              messageRoute,
+              routeSelectionExpression,
+            }),
           },
           loggingConfig: { logGroup: logGroup.name, logFormat: "JSON" },
           tags,

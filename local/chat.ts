@@ -1,7 +1,7 @@
 import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
-import { DEFAULT_CONNECTION_TTL_SECONDS, ENV } from "../handlers/lib/config";
+import { DEFAULT_CONNECTION_TTL_SECONDS, handlerEnvironment } from "../handlers/lib/config";
 import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION, HandlerName, chatRoutes } from "../handlers/routes";
 import { LOCAL_AWS_ENV, LocalDynamo, ensureConnectionsTable, startLocalDynamo } from "./dynamo";
 import { LocalGateway, RouteInvoker } from "./gateway";
@@ -125,13 +125,13 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     });
 
     const environment: Record<string, string> = {
-      [ENV.tableName]: LOCAL_TABLE_NAME,
-      [ENV.managementEndpoint]: gateway.managementEndpoint,
-      [ENV.connectionTtlSeconds]: String(
-        options.connectionTtlSeconds ?? stackConfig.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS,
-      ),
-      [ENV.messageRoute]: messageRoute,
-      [ENV.routeSelectionExpression]: routeSelectionExpression,
+      ...handlerEnvironment({
+        tableName: LOCAL_TABLE_NAME,
+        managementEndpoint: gateway.managementEndpoint,
+        connectionTtlSeconds: options.connectionTtlSeconds ?? stackConfig.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS,
+        messageRoute,
+        routeSelectionExpression,
+      }),
       // The SDK's standard per-service endpoint override: the handlers need no local code path.
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       ...LOCAL_AWS_ENV,

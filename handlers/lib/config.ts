@@ -12,6 +12,26 @@ export const ENV = {
   routeSelectionExpression: "ROUTE_SELECTION_EXPRESSION",
 } as const;
 
+/** What the handlers are told about their chat, whoever runs them (the component, local mode). */
+export interface HandlerSettings<Value> {
+  tableName: Value;
+  managementEndpoint: Value;
+  connectionTtlSeconds: number;
+  messageRoute: string;
+  routeSelectionExpression: string;
+}
+
+/** The handlers' environment variables for `settings`: one place, so no runner forgets one. */
+export function handlerEnvironment<Value>(settings: HandlerSettings<Value>): Record<string, Value | string> {
+  return {
+    [ENV.tableName]: settings.tableName,
+    [ENV.managementEndpoint]: settings.managementEndpoint,
+    [ENV.connectionTtlSeconds]: String(settings.connectionTtlSeconds),
+    [ENV.messageRoute]: settings.messageRoute,
+    [ENV.routeSelectionExpression]: settings.routeSelectionExpression,
+  };
+}
+
 // API Gateway closes every connection after 2 hours: keep records a little longer than that.
 export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 5 * 60;
 
