@@ -136,7 +136,6 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       ...LOCAL_AWS_ENV,
       AWS_REGION: stackConfig.region ?? LOCAL_AWS_ENV.AWS_REGION,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     };
     const bundlePaths = await bundles;
     await Promise.all(

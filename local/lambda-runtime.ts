@@ -37,6 +37,8 @@ function functionEnvironment(options: LocalLambdaOptions): Record<string, string
   }
   // Lambda sets this for every function.
   environment.AWS_LAMBDA_FUNCTION_NAME = options.functionName;
+  // Lambda runs Node 22 or 24; the SDK's warning about running on Node 20 is about this machine.
+  environment.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   return { ...environment, ...options.environment };
 }
 

@@ -1,9 +1,10 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ConnectionStore } from "./connection-store";
-import { ENV, requireEnv } from "./config";
+import { ENV, requireEnv, scanPageSize } from "./config";
 import { describeError, logError } from "./log";
 import { ConnectionPoster, managementPoster } from "./management";
-import { DEFAULT_MESSAGE_SHAPE, MessageShape } from "./message";
+import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION } from "../routes";
+import { MessageShape } from "./message";
 
 /**
  * What the handlers share, built once per Lambda container from its environment. Each getter
@@ -18,10 +19,7 @@ export const BROADCAST_CONCURRENCY = 128;
 
 let store: ConnectionStore | undefined;
 export function connectionStore(): ConnectionStore {
-  if (!store) {
-    const pageSize = process.env.SCAN_PAGE_SIZE ? Number(process.env.SCAN_PAGE_SIZE) : undefined;
-    store = new ConnectionStore(new DynamoDBClient({}), requireEnv(ENV.tableName), { scanPageSize: pageSize });
-  }
+  store ??= new ConnectionStore(new DynamoDBClient({}), requireEnv(ENV.tableName), { scanPageSize: scanPageSize() });
   return store;
 }
 
@@ -33,9 +31,8 @@ export function connectionPoster(): ConnectionPoster {
 
 export function messageShape(): MessageShape {
   return {
-    routeSelectionExpression:
-      process.env[ENV.routeSelectionExpression] || DEFAULT_MESSAGE_SHAPE.routeSelectionExpression,
-    messageRoute: process.env[ENV.messageRoute] || DEFAULT_MESSAGE_SHAPE.messageRoute,
+    routeSelectionExpression: process.env[ENV.routeSelectionExpression] || DEFAULT_ROUTE_SELECTION_EXPRESSION,
+    messageRoute: process.env[ENV.messageRoute] || DEFAULT_MESSAGE_ROUTE,
   };
 }
 

@@ -10,6 +10,8 @@ export const ENV = {
   connectionTtlSeconds: "CONNECTION_TTL_SECONDS",
   messageRoute: "MESSAGE_ROUTE",
   routeSelectionExpression: "ROUTE_SELECTION_EXPRESSION",
+  /** Optional: items per Scan page (unset: DynamoDB's 1 MB pages). Tests use it to force paging. */
+  scanPageSize: "SCAN_PAGE_SIZE",
 } as const;
 
 /** What the handlers are told about their chat, whoever runs them (the component, local mode). */
@@ -42,11 +44,17 @@ export function requireEnv(name: string): string {
 }
 
 export function connectionTtlSeconds(): number {
-  const raw = process.env[ENV.connectionTtlSeconds];
-  if (raw === undefined || raw === "") return DEFAULT_CONNECTION_TTL_SECONDS;
-  const seconds = Number(raw);
-  if (!Number.isInteger(seconds) || seconds <= 0) {
-    throw new Error(`${ENV.connectionTtlSeconds} must be a positive integer, got "${raw}"`);
-  }
-  return seconds;
+  return optionalPositiveInteger(ENV.connectionTtlSeconds) ?? DEFAULT_CONNECTION_TTL_SECONDS;
+}
+
+export function scanPageSize(): number | undefined {
+  return optionalPositiveInteger(ENV.scanPageSize);
+}
+
+function optionalPositiveInteger(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
 }

@@ -1,5 +1,3 @@
-import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION } from "../routes";
-
 // API Gateway rejects PostToConnection data over 128 KB.
 export const MAX_PAYLOAD_BYTES = 128 * 1024;
 
@@ -37,11 +35,6 @@ export interface MessageShape {
   routeSelectionExpression: string;
   messageRoute: string;
 }
-
-export const DEFAULT_MESSAGE_SHAPE: MessageShape = {
-  routeSelectionExpression: DEFAULT_ROUTE_SELECTION_EXPRESSION,
-  messageRoute: DEFAULT_MESSAGE_ROUTE,
-};
 
 const BODY_PATH_PREFIX = "$request.body.";
 

@@ -28,7 +28,6 @@ export async function startHandler(handler: HandlerName, environment: Record<str
       AWS_REGION: TEST_REGION,
       AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       ...environment,
     },
   });
