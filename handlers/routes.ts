@@ -28,3 +28,16 @@ export function chatRoutes(messageRoute: string = DEFAULT_MESSAGE_ROUTE): ChatRo
     { routeKey: "$default", handler: "default" },
   ];
 }
+
+const BODY_PATH_EXPRESSION = /^(?:\$request\.body\.(.+)|\$\{request\.body\.(.+)\})$/;
+
+/**
+ * The JSON body path a route selection expression reads: `["action"]` for
+ * `$request.body.action` (or `${request.body.action}`), `["meta", "kind"]` for
+ * `$request.body.meta.kind`. Undefined for anything else, which WebSocket APIs do not route on.
+ */
+export function routeKeyPath(expression: string): string[] | undefined {
+  const match = BODY_PATH_EXPRESSION.exec(expression.trim());
+  const path = match ? (match[1] ?? match[2]).split(".") : undefined;
+  return path && path.every((key) => key !== "") ? path : undefined;
+}

@@ -5,17 +5,13 @@
  * `$default`). Non-scalar values are stringified.
  */
 
-const EXPRESSION = /^(?:\$request\.body\.(.+)|\$\{request\.body\.(.+)\})$/;
+import { routeKeyPath } from "../handlers/routes";
 
 /** Compiles `expression`; throws for anything but a `$request.body.<path>` expression. */
 export function routeSelector(expression: string): (body: string) => string | undefined {
-  const match = EXPRESSION.exec(expression.trim());
-  if (!match) {
+  const path = routeKeyPath(expression);
+  if (!path) {
     throw new Error(`Unsupported route selection expression "${expression}": expected $request.body.<path>`);
-  }
-  const path = (match[1] ?? match[2]).split(".");
-  if (path.some((key) => key === "")) {
-    throw new Error(`Route selection expression "${expression}" has an empty path segment`);
   }
 
   return (body) => {

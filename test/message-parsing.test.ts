@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { exampleMessage, MAX_PAYLOAD_BYTES, parseMessage } from "../handlers/lib/message";
+import { routeKeyPath } from "../handlers/routes";
 
 describe("parseMessage", function () {
   it("takes a string data as the payload, unchanged", function () {
@@ -40,5 +41,22 @@ describe("exampleMessage", function () {
       meta: { kind: "chat" },
       data: "hello world",
     });
+  });
+
+  it("reads the ${request.body.x} form of the expression too", function () {
+    assert.deepEqual(exampleMessage({ routeSelectionExpression: "${request.body.message}", messageRoute: "pushmessage" }), {
+      message: "pushmessage",
+      data: "hello world",
+    });
+  });
+});
+
+describe("routeKeyPath", function () {
+  it("reads the body path of both expression forms and refuses anything else", function () {
+    assert.deepEqual(routeKeyPath("$request.body.action"), ["action"]);
+    assert.deepEqual(routeKeyPath("${request.body.meta.kind}"), ["meta", "kind"]);
+    for (const unsupported of ["$request.header.action", "$request.body.", "$request.body.a..b", "action"]) {
+      assert.equal(routeKeyPath(unsupported), undefined, unsupported);
+    }
   });
 });

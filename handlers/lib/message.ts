@@ -1,3 +1,5 @@
+import { routeKeyPath } from "../routes";
+
 // API Gateway rejects PostToConnection data over 128 KB.
 export const MAX_PAYLOAD_BYTES = 128 * 1024;
 
@@ -36,17 +38,14 @@ export interface MessageShape {
   messageRoute: string;
 }
 
-const BODY_PATH_PREFIX = "$request.body.";
-
 /**
  * A valid message for this chat's routing, e.g. `{"action":"sendmessage","data":"hello world"}`
  * for `$request.body.action`, or `{"message":"pushmessage","data":"hello world"}`.
  */
 export function exampleMessage(shape: MessageShape): Record<string, unknown> {
   const example: Record<string, unknown> = {};
-  const expression = shape.routeSelectionExpression;
-  if (expression.startsWith(BODY_PATH_PREFIX)) {
-    const path = expression.slice(BODY_PATH_PREFIX.length).split(".");
+  const path = routeKeyPath(shape.routeSelectionExpression);
+  if (path) {
     let node = example;
     path.slice(0, -1).forEach((key) => {
       const child: Record<string, unknown> = {};
