@@ -360,7 +360,7 @@ function normalizeArgs(args: WebSocketChatArgs): NormalizedArgs {
     throw new Error(`messageRoute must be a custom route key (not empty, not starting with "$"), got "${messageRoute}"`);
   }
   return {
-    stageName: args.stageName ?? pulumi.getStack(),
+    stageName: stageNameOf(args.stageName ?? pulumi.getStack()),
     routeSelectionExpression: args.routeSelectionExpression ?? DEFAULT_ROUTE_SELECTION_EXPRESSION,
     messageRoute,
     connectionTtlSeconds: positiveInteger("connectionTtlSeconds", args.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS),
@@ -384,6 +384,15 @@ function perHandler<T>(defaults: PerHandler<T>, overrides: Partial<PerHandler<T>
   const values = { ...defaults };
   for (const handler of Object.keys(values) as HandlerName[]) values[handler] = overrides[handler] ?? defaults[handler];
   return values;
+}
+
+// API Gateway stage names: letters, digits, "-" and "_", at most 128. A stack name may hold a
+// "." (e.g. "team.prod"), which only deploying would otherwise reveal.
+function stageNameOf(stageName: string): string {
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
+    throw new Error(`stageName "${stageName}" is not a valid API Gateway stage name (letters, digits, - and _): set stageName`);
+  }
+  return stageName;
 }
 
 function positiveNumber(name: string, value: number): number {

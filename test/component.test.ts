@@ -361,7 +361,7 @@ describe("WebSocketChat component", () => {
       for (const resource of tagged) assert.deepEqual(resource.inputs.tags, tags, `${resource.type} ${resource.name}`);
     });
 
-    it("refuses throttle limits and TTLs that are not positive", async () => {
+    it("refuses throttle limits and TTLs that are not positive, and stage names API Gateway would refuse", async () => {
       record = await startProgram();
       try {
         assert.throws(() => new WebSocketChat("a", { throttle: { burstLimit: 0 } }), /burstLimit/);
@@ -369,6 +369,7 @@ describe("WebSocketChat component", () => {
         assert.throws(() => new WebSocketChat("c", { throttle: { rateLimit: -5 } }), /rateLimit/);
         assert.throws(() => new WebSocketChat("d", { connectionTtlSeconds: 0 }), /connectionTtlSeconds/);
         assert.throws(() => new WebSocketChat("e", { messageRoute: "$connect" }), /messageRoute/);
+        assert.throws(() => new WebSocketChat("f", { stageName: "team.prod" }), /stageName "team.prod"/);
       } finally {
         await finishProgram();
       }
