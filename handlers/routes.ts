@@ -4,8 +4,9 @@
  * so both always route the same way.
  */
 
-/** A handler module, `handlers/<name>.ts`. */
-export type HandlerName = "connect" | "disconnect" | "message" | "default";
+/** The handler modules, `handlers/<name>.ts`. */
+export const HANDLER_NAMES = ["connect", "disconnect", "message", "default"] as const;
+export type HandlerName = (typeof HANDLER_NAMES)[number];
 
 export interface ChatRoute {
   /** The API Gateway route key, e.g. `$connect` or `sendmessage`. */
@@ -16,8 +17,6 @@ export interface ChatRoute {
 /** API Gateway's default: the route key is the `action` field of the JSON body. */
 export const DEFAULT_ROUTE_SELECTION_EXPRESSION = "$request.body.action";
 export const DEFAULT_MESSAGE_ROUTE = "sendmessage";
-
-export const HANDLER_NAMES: readonly HandlerName[] = ["connect", "disconnect", "message", "default"];
 
 /** The chat's routes, with the broadcast served under `messageRoute`. */
 export function chatRoutes(messageRoute: string = DEFAULT_MESSAGE_ROUTE): ChatRoute[] {
