@@ -19,7 +19,7 @@ export interface Delivery {
   failures: Record<string, number>;
 }
 
-export function newDelivery(): Delivery {
+function newDelivery(): Delivery {
   return { posted: 0, failed: 0, failures: {} };
 }
 

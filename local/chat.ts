@@ -55,7 +55,7 @@ export interface LocalChat {
 
 export const DEFAULT_PORT = 3001;
 export const DEFAULT_STACK = "dev";
-export const LOCAL_TABLE_NAME = "websocket-chat-connections";
+const LOCAL_TABLE_NAME = "websocket-chat-connections";
 // API Gateway gives up on any integration after 29 s; no local function needs longer.
 const FUNCTION_TIMEOUT_MS = 29_000;
 

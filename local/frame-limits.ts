@@ -1,5 +1,5 @@
 // API Gateway quotas (they cannot be raised): 32 KB per WebSocket frame, 128 KB per message.
-export const MAX_FRAME_BYTES = 32 * 1024;
+const MAX_FRAME_BYTES = 32 * 1024;
 export const MAX_MESSAGE_BYTES = 128 * 1024;
 
 /**

@@ -74,7 +74,7 @@ export const CONNECTION_ID_PATTERN = /^[A-Za-z0-9+/_-]{15}=$/;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** `13/Dec/2020:10:17:47 +0000`, in UTC, as `requestContext.requestTime` has it. */
-export function formatRequestTime(epochMs: number): string {
+function formatRequestTime(epochMs: number): string {
   const d = new Date(epochMs);
   const two = (n: number) => String(n).padStart(2, "0");
   return (

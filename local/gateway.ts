@@ -39,15 +39,15 @@ export interface LocalGatewayOptions {
 }
 
 // API Gateway's fixed quotas (../shared/reference/apigw-websocket-facts.md, "Limits").
-export const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
-export const MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
+const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+const MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
 
 /**
  * Close codes the gateway sends. What AWS sends on idle timeout and at the 2-hour limit is not
  * documented: 1001 "Going away" is a guess (serverless-offline uses it too). A @connections
  * DELETE shows in AWS logs as 1000 "Connection Closed Normally".
  */
-export const CLOSE = {
+const CLOSE = {
   timeout: { code: 1001, reason: "Going away" },
   deleted: { code: 1000, reason: "Connection Closed Normally" },
   shutdown: { code: 1001, reason: "Going away" },

@@ -30,7 +30,7 @@ export interface RetryPolicy {
 // Full jitter spreads the retries of a throttled broadcast instead of sending them back in a
 // burst (AWS Architecture Blog, "Exponential Backoff And Jitter"); the SDK's standard retry
 // mode also makes 3 attempts.
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 };
+const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 };
 
 // A post that has not been answered in this long is abandoned (and counted as failed).
 const REQUEST_TIMEOUT_MS = 10_000;

@@ -25,7 +25,7 @@ const ALGORITHM = "AWS4-HMAC-SHA256";
 const SERVICE = "execute-api";
 
 /** encodeURIComponent plus the characters RFC 3986 reserves, as the SDK's `escapeUri` does. */
-export function escapeUri(text: string): string {
+function escapeUri(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
