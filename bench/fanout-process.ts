@@ -1,5 +1,7 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { pathToFileURL } from "url";
+import { ENV, requireEnv } from "../handlers/lib/config";
+import { DEFAULT_MESSAGE_ROUTE } from "../handlers/routes";
 import { Cost, measure } from "./measure";
 import { serve } from "./rpc";
 import { Delivery, SdkClients, SigningClient, oneAtATime, singlePageAllAtOnce } from "./strategies";
@@ -26,15 +28,10 @@ let handler: Handler | undefined;
 let sdkClients: SdkClients | undefined;
 const signingClients = new Map<number, SigningClient>();
 let invocation = 0;
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
+const messageRoute = process.env[ENV.messageRoute] || DEFAULT_MESSAGE_ROUTE;
 
 function sdk(): SdkClients {
-  sdkClients ??= new SdkClients(env("TABLE_NAME"), env("MANAGEMENT_ENDPOINT"));
+  sdkClients ??= new SdkClients(requireEnv(ENV.tableName), requireEnv(ENV.managementEndpoint));
   return sdkClients;
 }
 
@@ -43,7 +40,7 @@ function messageEvent(senderId: string, body: string): APIGatewayProxyWebsocketE
   invocation++;
   return {
     requestContext: {
-      routeKey: process.env.MESSAGE_ROUTE ?? "sendmessage",
+      routeKey: messageRoute,
       eventType: "MESSAGE",
       messageId: `bench${invocation}=`,
       extendedRequestId: `benchext${invocation}=`,
@@ -72,7 +69,7 @@ export const methods = {
   async handler(payload: string, senderId: string): Promise<{ cost: Cost; statusCode?: number }> {
     if (!handler) throw new Error("loadHandler first");
     const run = handler;
-    const body = JSON.stringify({ action: process.env.MESSAGE_ROUTE ?? "sendmessage", data: payload });
+    const body = JSON.stringify({ action: messageRoute, data: payload });
     const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
     const { cost, result } = await measure(() =>
       run(messageEvent(senderId, body), { getRemainingTimeInMillis: () => deadline - Date.now() }),
@@ -95,7 +92,7 @@ export const methods = {
   async signingClient(ids: string[], payload: string, concurrency: number): Promise<{ cost: Cost; delivery: Delivery }> {
     let client = signingClients.get(concurrency);
     if (!client) {
-      client = new SigningClient(env("MANAGEMENT_ENDPOINT"), concurrency);
+      client = new SigningClient(requireEnv(ENV.managementEndpoint), concurrency);
       signingClients.set(concurrency, client);
     }
     const signing = client;
