@@ -52,12 +52,25 @@ async function unbundled(handler: HandlerName, dir: string): Promise<string> {
   return file;
 }
 
-async function loadOnce(script: string, moduleArg: string, type: "esm" | "cjs"): Promise<{ ms: number; files?: number; bytes?: number }> {
-  const args = type === "esm" ? ["--input-type=module", "-e", script, moduleArg] : ["-e", script, moduleArg];
+async function loadOnce(
+  script: string,
+  moduleArg: string,
+  type: "esm" | "cjs",
+): Promise<{ ms: number; files?: number; bytes?: number }> {
+  const args =
+    type === "esm" ? ["--input-type=module", "-e", script, moduleArg] : ["-e", script, moduleArg];
   const { stdout } = await run(process.execPath, args, {
-    env: { ...process.env, NODE_PATH: NODE_MODULES, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    env: {
+      ...process.env,
+      NODE_PATH: NODE_MODULES,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    },
   });
-  return JSON.parse(stdout.trim().split("\n").pop()!);
+  return JSON.parse(stdout.trim().split("\n").pop()!) as {
+    ms: number;
+    files?: number;
+    bytes?: number;
+  };
 }
 
 /** Size and median load time (of `samples` fresh processes each) for each handler. */

@@ -33,7 +33,7 @@ let lastAt: number | undefined;
 let allReceived: (() => void) | undefined;
 
 function onMessage(index: number, data: WebSocket.RawData): void {
-  if (data.toString() !== token) {
+  if (Buffer.isBuffer(data) ? data.toString() !== token : true) {
     stray++;
     return;
   }
@@ -93,16 +93,26 @@ export const methods = {
     await new Promise((resolve) => setTimeout(resolve, DUPLICATE_WINDOW_MS));
     let duplicated = 0;
     for (const count of counts) if (count > 1) duplicated += count - 1;
-    return { clients: counts.length, received, lost: counts.length - received, duplicated, stray, lastAt };
+    return {
+      clients: counts.length,
+      received,
+      lost: counts.length - received,
+      duplicated,
+      stray,
+      lastAt,
+    };
   },
 
   async close(): Promise<void> {
     await Promise.all(
-      sockets.map((socket) => new Promise<void>((resolve) => {
-        if (socket.readyState === WebSocket.CLOSED) return resolve();
-        socket.once("close", () => resolve());
-        socket.terminate();
-      })),
+      sockets.map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            if (socket.readyState === WebSocket.CLOSED) return resolve();
+            socket.once("close", () => resolve());
+            socket.terminate();
+          }),
+      ),
     );
     sockets.length = 0;
   },

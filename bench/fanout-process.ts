@@ -19,7 +19,10 @@ type Handler = (
 
 // ts-node compiles import() to require(), which cannot load the ES module bundle; a Function
 // body keeps Node's real dynamic import.
-const importModule = new Function("url", "return import(url)") as (url: string) => Promise<{ handler: Handler }>;
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const importModule = new Function("url", "return import(url)") as (
+  url: string,
+) => Promise<{ handler: Handler }>;
 
 // API Gateway's integration timeout: what the message Lambda is given.
 const LAMBDA_TIMEOUT_MS = 29_000;
@@ -89,7 +92,11 @@ export const methods = {
     return { cost, delivery: result };
   },
 
-  async signingClient(ids: string[], payload: string, concurrency: number): Promise<{ cost: Cost; delivery: Delivery }> {
+  async signingClient(
+    ids: string[],
+    payload: string,
+    concurrency: number,
+  ): Promise<{ cost: Cost; delivery: Delivery }> {
     let client = signingClients.get(concurrency);
     if (!client) {
       client = new SigningClient(requireEnv(ENV.managementEndpoint), concurrency);

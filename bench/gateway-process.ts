@@ -19,7 +19,11 @@ function started(): LocalChat {
 
 export const methods = {
   async start(managementLatencyMs: number) {
-    chat = await startLocalChat({ port: 0, managementLatencyMs, idleTimeoutMs: BENCH_IDLE_TIMEOUT_MS });
+    chat = await startLocalChat({
+      port: 0,
+      managementLatencyMs,
+      idleTimeoutMs: BENCH_IDLE_TIMEOUT_MS,
+    });
     const { url, managementEndpoint, dynamoEndpoint, tableName, messageRoute } = chat;
     return { url, managementEndpoint, dynamoEndpoint, tableName, messageRoute };
   },

@@ -73,10 +73,15 @@ async function main(): Promise<void> {
   }
   const options = parsed;
   const startedAt = new Date();
-  progress(`bench: ${os.cpus().length} CPUs, Node ${process.version}, N=${options.clients.join("/")}, ` +
-    `latency ${options.latenciesMs.join("/")} ms, ${options.rounds} rounds, strategies ${options.strategies.join(",")}`);
+  progress(
+    `bench: ${os.cpus().length} CPUs, Node ${process.version}, N=${options.clients.join("/")}, ` +
+      `latency ${options.latenciesMs.join("/")} ms, ${options.rounds} rounds, strategies ${options.strategies.join(",")}`,
+  );
 
-  const load: LoadFigures[] = options.loadSamples > 0 ? await measureBundles(HANDLER_NAMES, options.loadSamples, progress) : [];
+  const load: LoadFigures[] =
+    options.loadSamples > 0
+      ? await measureBundles(HANDLER_NAMES, options.loadSamples, progress)
+      : [];
 
   const bundleDir = await fs.mkdtemp(path.join(os.tmpdir(), "chat-bench-"));
   const results: CaseResult[] = [];
@@ -85,7 +90,8 @@ async function main(): Promise<void> {
     for (const latencyMs of options.latenciesMs) {
       const setup = await startSetup(latencyMs, options, bundlePath);
       try {
-        for (const clients of options.clients) results.push(...(await runCase(setup, clients, options)));
+        for (const clients of options.clients)
+          results.push(...(await runCase(setup, clients, options)));
       } finally {
         await stopSetup(setup);
       }
@@ -95,21 +101,35 @@ async function main(): Promise<void> {
   }
 
   const targets = checkTargets(results, load);
-  console.log(`\nBroadcast figures (medians over rounds; wall = fan-out start to last client receiving):\n`);
+  console.log(
+    `\nBroadcast figures (medians over rounds; wall = fan-out start to last client receiving):\n`,
+  );
   console.log(resultsTable(results));
   console.log(`\nRatios of strategy 1 to each other strategy:\n`);
   console.log(ratiosTable(results));
   if (load.length) {
-    console.log(`\nHandler bundles: size and module load time in a fresh Node process (median of ${options.loadSamples}):\n`);
+    console.log(
+      `\nHandler bundles: size and module load time in a fresh Node process (median of ${options.loadSamples}):\n`,
+    );
     console.log(loadTable(load));
   }
   console.log(`\nTargets (issue 4):\n`);
   console.log(targetsText(targets));
 
-  const jsonPath = options.json ?? path.join(os.tmpdir(), `websocket-chat-bench-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`);
+  const jsonPath =
+    options.json ??
+    path.join(
+      os.tmpdir(),
+      `websocket-chat-bench-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`,
+    );
   const report = {
     startedAt: startedAt.toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, platform: process.platform },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      node: process.version,
+      platform: process.platform,
+    },
     options,
     broadcastConcurrency: BROADCAST_CONCURRENCY,
     load,
@@ -120,11 +140,20 @@ async function main(): Promise<void> {
   console.log(`\nJSON: ${jsonPath}`);
 }
 
-async function startSetup(latencyMs: number, options: BenchOptions, bundlePath: string): Promise<Setup> {
+async function startSetup(
+  latencyMs: number,
+  options: BenchOptions,
+  bundlePath: string,
+): Promise<Setup> {
   progress(`\n[latency ${latencyMs} ms] starting the local gateway and DynamoDB`);
   const quiet = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
-  const gateway = Child.start<typeof GatewayMethods>("gateway", script("gateway-process.ts"), { env: quiet, execArgv: FANOUT_EXEC_ARGV });
-  const clients = Child.start<typeof ClientsMethods>("clients", script("clients-process.ts"), { env: quiet });
+  const gateway = Child.start<typeof GatewayMethods>("gateway", script("gateway-process.ts"), {
+    env: quiet,
+    execArgv: FANOUT_EXEC_ARGV,
+  });
+  const clients = Child.start<typeof ClientsMethods>("clients", script("clients-process.ts"), {
+    env: quiet,
+  });
   const fanouts = new Map<StrategyId, Child<typeof FanoutMethods>>();
   const setup: Setup = { latencyMs, gateway, clients, fanouts, url: "", warm: new Set() };
   try {
@@ -160,20 +189,30 @@ async function stopSetup(setup: Setup): Promise<void> {
   // The clients go first; the gateway's in-memory table needs no cleanup, so its process ends
   // without running $disconnect for every client.
   await setup.clients.call("close").catch(() => {});
-  await Promise.all([setup.clients.stop(), setup.gateway.stop(), ...[...setup.fanouts.values()].map((f) => f.stop())]);
+  await Promise.all([
+    setup.clients.stop(),
+    setup.gateway.stop(),
+    ...[...setup.fanouts.values()].map((f) => f.stop()),
+  ]);
 }
 
-async function runCase(setup: Setup, clients: number, options: BenchOptions): Promise<CaseResult[]> {
+async function runCase(
+  setup: Setup,
+  clients: number,
+  options: BenchOptions,
+): Promise<CaseResult[]> {
   const { latencyMs, gateway } = setup;
   const label = `[latency ${latencyMs} ms, N=${clients}]`;
   progress(`${label} connecting clients (each runs the $connect Lambda)`);
   const connectMs = await setup.clients.call("connect", setup.url, clients);
   const ids = await gateway.call("connectionIds");
-  if (ids.length !== clients) throw new Error(`${label} ${ids.length} connections open, expected ${clients}`);
+  if (ids.length !== clients)
+    throw new Error(`${label} ${ids.length} connections open, expected ${clients}`);
   progress(`${label} ${clients} clients connected (${(connectMs / 1000).toFixed(1)} s)`);
 
   const plans = new Map<StrategyId, { rounds: number; skipped?: string }>();
-  for (const strategy of options.strategies) plans.set(strategy, plan(strategy, clients, latencyMs, options));
+  for (const strategy of options.strategies)
+    plans.set(strategy, plan(strategy, clients, latencyMs, options));
 
   const runners = new Map<StrategyId, Runner>();
   for (const strategy of options.strategies) runners.set(strategy, runner(setup, strategy, ids));
@@ -185,11 +224,20 @@ async function runCase(setup: Setup, clients: number, options: BenchOptions): Pr
     if (clients <= CALIBRATE_UP_TO || setup.signingConcurrency === undefined) {
       trials = [];
       for (const concurrency of SIGNING_CONCURRENCIES.filter((c, i) => i === 0 || c <= clients)) {
-        const trial = await round(setup, clients, (payload) => signing(setup, ids, payload, concurrency), `4@${concurrency}`);
+        const trial = await round(
+          setup,
+          clients,
+          (payload) => signing(setup, ids, payload, concurrency),
+          `4@${concurrency}`,
+        );
         trials.push({ concurrency, wallMs: trial.wallMs });
       }
-      setup.signingConcurrency = trials.reduce((best, t) => (t.wallMs < best.wallMs ? t : best)).concurrency;
-      progress(`${label} signing client: ${trials.map((t) => `${t.concurrency} posts in flight ${t.wallMs.toFixed(0)} ms`).join(", ")}`);
+      setup.signingConcurrency = trials.reduce((best, t) =>
+        t.wallMs < best.wallMs ? t : best,
+      ).concurrency;
+      progress(
+        `${label} signing client: ${trials.map((t) => `${t.concurrency} posts in flight ${t.wallMs.toFixed(0)} ms`).join(", ")}`,
+      );
     }
   }
 
@@ -210,10 +258,14 @@ async function runCase(setup: Setup, clients: number, options: BenchOptions): Pr
       const result = await round(setup, clients, runners.get(strategy)!, String(strategy));
       rounds.get(strategy)!.push(result);
       const trouble = [
-        ...(result.lost || result.duplicated ? [`lost ${result.lost}, dup ${result.duplicated}`] : []),
+        ...(result.lost || result.duplicated
+          ? [`lost ${result.lost}, dup ${result.duplicated}`]
+          : []),
         ...Object.entries(result.failures ?? {}).map(([name, count]) => `${count} x ${name}`),
       ];
-      line.push(`${strategy}: ${result.wallMs.toFixed(0)} ms${trouble.length ? ` (${trouble.join("; ")})` : ""}`);
+      line.push(
+        `${strategy}: ${result.wallMs.toFixed(0)} ms${trouble.length ? ` (${trouble.join("; ")})` : ""}`,
+      );
     }
     progress(`${label} round ${r + 1}/${options.rounds}  ${line.join("  ")}`);
   }
@@ -221,14 +273,24 @@ async function runCase(setup: Setup, clients: number, options: BenchOptions): Pr
   return options.strategies.map((strategy) =>
     summarize(latencyMs, clients, strategy, rounds.get(strategy)!, {
       skipped: plans.get(strategy)!.skipped,
-      concurrency: strategy === 1 ? BROADCAST_CONCURRENCY : strategy === 4 ? setup.signingConcurrency : undefined,
+      concurrency:
+        strategy === 1
+          ? BROADCAST_CONCURRENCY
+          : strategy === 4
+            ? setup.signingConcurrency
+            : undefined,
       trials: strategy === 4 ? trials : undefined,
     }),
   );
 }
 
 /** "One at a time" takes N x (latency + overhead) per round: fewer rounds, or none, when long. */
-function plan(strategy: StrategyId, clients: number, latencyMs: number, options: BenchOptions): { rounds: number; skipped?: string } {
+function plan(
+  strategy: StrategyId,
+  clients: number,
+  latencyMs: number,
+  options: BenchOptions,
+): { rounds: number; skipped?: string } {
   if (strategy !== 3) return { rounds: options.rounds };
   const roundSeconds = (clients * (latencyMs + ONE_AT_A_TIME_OVERHEAD_MS)) / 1000;
   if (roundSeconds > 2 * options.maxCaseSeconds) {
@@ -237,7 +299,12 @@ function plan(strategy: StrategyId, clients: number, latencyMs: number, options:
       skipped: `one round would take about ${roundSeconds.toFixed(0)} s (${clients} posts x ${latencyMs + ONE_AT_A_TIME_OVERHEAD_MS} ms); over 2 x --max-case-seconds ${options.maxCaseSeconds}`,
     };
   }
-  return { rounds: Math.max(1, Math.min(options.rounds, Math.floor(options.maxCaseSeconds / roundSeconds))) };
+  return {
+    rounds: Math.max(
+      1,
+      Math.min(options.rounds, Math.floor(options.maxCaseSeconds / roundSeconds)),
+    ),
+  };
 }
 
 function runner(setup: Setup, strategy: StrategyId, ids: string[]): Runner {
@@ -249,7 +316,8 @@ function runner(setup: Setup, strategy: StrategyId, ids: string[]): Runner {
     case 3:
       return (payload) => setup.fanouts.get(3)!.call("oneAtATime", payload);
     case 4:
-      return (payload) => signing(setup, ids, payload, setup.signingConcurrency ?? SIGNING_CONCURRENCIES[0]);
+      return (payload) =>
+        signing(setup, ids, payload, setup.signingConcurrency ?? SIGNING_CONCURRENCIES[0]);
     case 5:
       return (payload) => setup.gateway.call("sendToAll", payload);
   }

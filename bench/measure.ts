@@ -21,7 +21,9 @@ export function now(): number {
 }
 
 /** Runs `broadcast` and measures it. Collects garbage first when the process has --expose-gc. */
-export async function measure<T>(broadcast: () => Promise<T> | T): Promise<{ cost: Cost; result: T }> {
+export async function measure<T>(
+  broadcast: () => Promise<T> | T,
+): Promise<{ cost: Cost; result: T }> {
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   let heapPeak = heapBefore;
@@ -36,7 +38,12 @@ export async function measure<T>(broadcast: () => Promise<T> | T): Promise<{ cos
     const cpu = process.cpuUsage(cpuBefore);
     heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
     return {
-      cost: { startedAt, endedAt, cpuMicros: cpu.user + cpu.system, heapAddedBytes: heapPeak - heapBefore },
+      cost: {
+        startedAt,
+        endedAt,
+        cpuMicros: cpu.user + cpu.system,
+        heapAddedBytes: heapPeak - heapBefore,
+      },
       result,
     };
   } finally {

@@ -17,7 +17,9 @@ export const USAGE = `npm run bench -- [options]
   --clients LIST       connected clients per case          (default 100,1000,10000)
   --latency LIST       ms the gateway adds to each @connections call (default 0,10)
   --rounds R           broadcasts per case and strategy     (default 5)
-  --strategies LIST    which of ${Object.entries(STRATEGIES).map(([id, name]) => `${id} ${name}`).join(", ")}
+  --strategies LIST    which of ${Object.entries(STRATEGIES)
+    .map(([id, name]) => `${id} ${name}`)
+    .join(", ")}
                                                             (default 1,2,3,4,5)
   --max-case-seconds S "one at a time" gets fewer rounds beyond this, and is skipped
                        when one round would take over twice this (default 30)
@@ -28,7 +30,8 @@ export const USAGE = `npm run bench -- [options]
 
 function list(value: string, flag: string): number[] {
   const numbers = value.split(",").map((part) => Number(part.trim()));
-  if (numbers.some((n) => !Number.isInteger(n) || n < 0)) throw new Error(`${flag} takes non-negative integers, got "${value}"`);
+  if (numbers.some((n) => !Number.isInteger(n) || n < 0))
+    throw new Error(`${flag} takes non-negative integers, got "${value}"`);
   return numbers;
 }
 
@@ -47,18 +50,19 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     },
   });
   if (values.help) return "help";
-  const strategies = list(values.strategies!, "--strategies");
+  const strategies = list(values.strategies, "--strategies");
   for (const id of strategies) if (!(id in STRATEGIES)) throw new Error(`No strategy ${id}`);
-  const [rounds] = list(values.rounds!, "--rounds");
-  const clients = list(values.clients!, "--clients").sort((a, b) => a - b);
-  if (rounds < 1 || clients.some((n) => n < 1)) throw new Error("--rounds and --clients must be at least 1");
+  const [rounds] = list(values.rounds, "--rounds");
+  const clients = list(values.clients, "--clients").sort((a, b) => a - b);
+  if (rounds < 1 || clients.some((n) => n < 1))
+    throw new Error("--rounds and --clients must be at least 1");
   return {
     clients,
-    latenciesMs: list(values.latency!, "--latency"),
+    latenciesMs: list(values.latency, "--latency"),
     rounds,
     strategies: strategies as StrategyId[],
     json: values.json,
-    loadSamples: list(values["load-samples"]!, "--load-samples")[0],
-    maxCaseSeconds: list(values["max-case-seconds"]!, "--max-case-seconds")[0],
+    loadSamples: list(values["load-samples"], "--load-samples")[0],
+    maxCaseSeconds: list(values["max-case-seconds"], "--max-case-seconds")[0],
   };
 }

@@ -50,7 +50,11 @@ export function summarize(
   clients: number,
   strategy: StrategyId,
   rounds: Round[],
-  extra: { skipped?: string; concurrency?: number; trials?: { concurrency: number; wallMs: number }[] } = {},
+  extra: {
+    skipped?: string;
+    concurrency?: number;
+    trials?: { concurrency: number; wallMs: number }[];
+  } = {},
 ): CaseResult {
   const wall = rounds.map((r) => r.wallMs);
   const wallMedianMs = median(wall);
@@ -75,7 +79,8 @@ export function summarize(
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -85,7 +90,19 @@ const mb = (bytes: number) => fixed(bytes / (1024 * 1024), 1);
 export function resultsTable(results: CaseResult[]): string {
   const rows = results.map((r) =>
     r.skipped
-      ? [`${r.latencyMs} ms`, String(r.clients), `${r.strategy} ${r.name}`, "skipped", "", "", "", "", "", "", ""]
+      ? [
+          `${r.latencyMs} ms`,
+          String(r.clients),
+          `${r.strategy} ${r.name}`,
+          "skipped",
+          "",
+          "",
+          "",
+          "",
+          "",
+          "",
+          "",
+        ]
       : [
           `${r.latencyMs} ms`,
           String(r.clients),
@@ -100,8 +117,22 @@ export function resultsTable(results: CaseResult[]): string {
           String(r.duplicated),
         ],
   );
-  const header = ["latency", "N", "strategy", "rounds", "wall med ms", "wall p95 ms", "deliveries/s", "CPU µs/delivery", "heap +MB", "lost", "dup"];
-  const skipped = results.filter((r) => r.skipped).map((r) => `  ${r.latencyMs} ms, N=${r.clients}, strategy ${r.strategy}: ${r.skipped}`);
+  const header = [
+    "latency",
+    "N",
+    "strategy",
+    "rounds",
+    "wall med ms",
+    "wall p95 ms",
+    "deliveries/s",
+    "CPU µs/delivery",
+    "heap +MB",
+    "lost",
+    "dup",
+  ];
+  const skipped = results
+    .filter((r) => r.skipped)
+    .map((r) => `  ${r.latencyMs} ms, N=${r.clients}, strategy ${r.strategy}: ${r.skipped}`);
   return table(header, rows) + (skipped.length ? `\nSkipped:\n${skipped.join("\n")}` : "");
 }
 
@@ -110,7 +141,13 @@ export function ratiosTable(results: CaseResult[]): string {
   const rows: string[][] = [];
   for (const one of results.filter((r) => r.strategy === 1 && !r.skipped)) {
     for (const other of results) {
-      if (other.strategy === 1 || other.skipped || other.latencyMs !== one.latencyMs || other.clients !== one.clients) continue;
+      if (
+        other.strategy === 1 ||
+        other.skipped ||
+        other.latencyMs !== one.latencyMs ||
+        other.clients !== one.clients
+      )
+        continue;
       rows.push([
         `${one.latencyMs} ms`,
         String(one.clients),
@@ -121,12 +158,24 @@ export function ratiosTable(results: CaseResult[]): string {
       ]);
     }
   }
-  return table(["latency", "N", "ratio", "deliveries/s (1/x)", "CPU/delivery (1/x)", "heap added (1/x)"], rows);
+  return table(
+    ["latency", "N", "ratio", "deliveries/s (1/x)", "CPU/delivery (1/x)", "heap added (1/x)"],
+    rows,
+  );
 }
 
 export function loadTable(figures: LoadFigures[]): string {
   return table(
-    ["handler", "", "", "bundle KB", "unbundled KB (files)", "bundled load ms", "unbundled load ms", "ratio"],
+    [
+      "handler",
+      "",
+      "",
+      "bundle KB",
+      "unbundled KB (files)",
+      "bundled load ms",
+      "unbundled load ms",
+      "ratio",
+    ],
     figures.map((f) => [
       f.handler,
       "",
@@ -148,8 +197,16 @@ export interface TargetCheck {
   detail: string;
 }
 
-function find(results: CaseResult[], strategy: StrategyId, latencyMs: number, clients: number): CaseResult | undefined {
-  return results.find((r) => r.strategy === strategy && r.latencyMs === latencyMs && r.clients === clients && !r.skipped);
+function find(
+  results: CaseResult[],
+  strategy: StrategyId,
+  latencyMs: number,
+  clients: number,
+): CaseResult | undefined {
+  return results.find(
+    (r) =>
+      r.strategy === strategy && r.latencyMs === latencyMs && r.clients === clients && !r.skipped,
+  );
 }
 
 export function checkTargets(results: CaseResult[], load: LoadFigures[]): TargetCheck[] {
@@ -161,27 +218,42 @@ export function checkTargets(results: CaseResult[], load: LoadFigures[]): Target
   checks.push({
     target: "strategy 1: zero lost and zero duplicated deliveries in every case",
     met: ones.length ? faulty.length === 0 : undefined,
-    detail: faulty.length ? faulty.map((r) => `${r.latencyMs} ms N=${r.clients}: lost ${r.lost}, dup ${r.duplicated}`).join("; ") : `${ones.length} cases clean`,
+    detail: faulty.length
+      ? faulty
+          .map((r) => `${r.latencyMs} ms N=${r.clients}: lost ${r.lost}, dup ${r.duplicated}`)
+          .join("; ")
+      : `${ones.length} cases clean`,
   });
 
   const one10 = find(results, 1, 10, 1000);
   const three10 = find(results, 3, 10, 1000);
   checks.push({
     target: "10 ms, N=1,000: deliveries/s >= 10x one at a time",
-    met: one10 && three10 ? one10.deliveriesPerSecond >= 10 * three10.deliveriesPerSecond : undefined,
-    detail: one10 && three10 ? `${fixed(one10.deliveriesPerSecond / three10.deliveriesPerSecond, 1)}x` : "not measured",
+    met:
+      one10 && three10 ? one10.deliveriesPerSecond >= 10 * three10.deliveriesPerSecond : undefined,
+    detail:
+      one10 && three10
+        ? `${fixed(one10.deliveriesPerSecond / three10.deliveriesPerSecond, 1)}x`
+        : "not measured",
   });
 
-  for (const [other, bound, label] of [[2, 0.5, "<= 0.5x single page, all at once"], [4, 2, "<= 2x the signing client"]] as const) {
+  for (const [other, bound, label] of [
+    [2, 0.5, "<= 0.5x single page, all at once"],
+    [4, 2, "<= 2x the signing client"],
+  ] as const) {
     const ratios = cases.flatMap(({ latencyMs, clients }) => {
       const a = find(results, 1, latencyMs, clients);
       const b = find(results, other, latencyMs, clients);
-      return a && b ? [{ latencyMs, clients, ratio: a.cpuMicrosPerDelivery / b.cpuMicrosPerDelivery }] : [];
+      return a && b
+        ? [{ latencyMs, clients, ratio: a.cpuMicrosPerDelivery / b.cpuMicrosPerDelivery }]
+        : [];
     });
     checks.push({
       target: `CPU per delivery ${label}`,
       met: ratios.length ? ratios.every((r) => r.ratio <= bound) : undefined,
-      detail: ratios.map((r) => `${r.latencyMs} ms N=${r.clients}: ${fixed(r.ratio, 2)}`).join("; ") || "not measured",
+      detail:
+        ratios.map((r) => `${r.latencyMs} ms N=${r.clients}: ${fixed(r.ratio, 2)}`).join("; ") ||
+        "not measured",
     });
   }
 
@@ -193,30 +265,40 @@ export function checkTargets(results: CaseResult[], load: LoadFigures[]): Target
   checks.push({
     target: "heap added at N=10,000 <= 0.5x single page, all at once",
     met: heapRatios.length ? heapRatios.every((r) => r.ratio <= 0.5) : undefined,
-    detail: heapRatios.map((r) => `${r.latencyMs} ms: ${fixed(r.ratio, 2)}`).join("; ") || "not measured",
+    detail:
+      heapRatios.map((r) => `${r.latencyMs} ms: ${fixed(r.ratio, 2)}`).join("; ") || "not measured",
   });
 
   const linear = [...new Set(ones.map((r) => r.latencyMs))].flatMap((latencyMs) => {
     const big = find(results, 1, latencyMs, 10_000);
     const small = find(results, 1, latencyMs, 1_000);
-    return big && small ? [{ latencyMs, ratio: big.wallMedianMs / 10_000 / (small.wallMedianMs / 1_000) }] : [];
+    return big && small
+      ? [{ latencyMs, ratio: big.wallMedianMs / 10_000 / (small.wallMedianMs / 1_000) }]
+      : [];
   });
   checks.push({
     target: "time per delivery at N=10,000 <= 1.3x that at N=1,000",
     met: linear.length ? linear.every((r) => r.ratio <= 1.3) : undefined,
-    detail: linear.map((r) => `${r.latencyMs} ms: ${fixed(r.ratio, 2)}`).join("; ") || "not measured",
+    detail:
+      linear.map((r) => `${r.latencyMs} ms: ${fixed(r.ratio, 2)}`).join("; ") || "not measured",
   });
 
   checks.push({
     target: "bundled handler loads in <= 0.8x the unbundled time",
     met: load.length ? load.every((f) => f.bundledLoadMs <= 0.8 * f.unbundledLoadMs) : undefined,
-    detail: load.map((f) => `${f.handler}: ${fixed(f.bundledLoadMs / f.unbundledLoadMs, 2)}`).join("; ") || "not measured",
+    detail:
+      load
+        .map((f) => `${f.handler}: ${fixed(f.bundledLoadMs / f.unbundledLoadMs, 2)}`)
+        .join("; ") || "not measured",
   });
   return checks;
 }
 
 export function targetsText(checks: TargetCheck[]): string {
   return checks
-    .map((c) => `${c.met === undefined ? "[ n/a ]" : c.met ? "[ met ]" : "[ NOT ]"} ${c.target}: ${c.detail}`)
+    .map(
+      (c) =>
+        `${c.met === undefined ? "[ n/a ]" : c.met ? "[ met ]" : "[ NOT ]"} ${c.target}: ${c.detail}`,
+    )
     .join("\n");
 }

@@ -23,17 +23,18 @@ interface Response {
 export function serve(methods: Methods): void {
   const send = process.send?.bind(process);
   if (!send) throw new Error("This module runs as a child process of bench/main.ts");
-  process.on("message", async ({ id, method, args }: Request) => {
+  const answer = async ({ id, method, args }: Request): Promise<void> => {
     const reply: Response = { id };
     try {
       const fn = methods[method] as ((...args: unknown[]) => unknown) | undefined;
       if (!fn) throw new Error(`Unknown method ${method}`);
       reply.result = await fn(...args);
     } catch (err) {
-      reply.error = err instanceof Error ? err.stack ?? err.message : String(err);
+      reply.error = err instanceof Error ? (err.stack ?? err.message) : String(err);
     }
     send(reply);
-  });
+  };
+  process.on("message", (request: Request) => void answer(request));
   // The parent going away ends the child: no orphan processes.
   process.on("disconnect", () => process.exit(0));
 }
@@ -41,7 +42,10 @@ export function serve(methods: Methods): void {
 /** A child process serving `methods` (see `serve`), typed by what it serves. */
 export class Child<M extends Methods> {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve(value: unknown): void; reject(err: Error): void }
+  >();
   private exited = false;
 
   private constructor(
@@ -57,7 +61,8 @@ export class Child<M extends Methods> {
     });
     process.on("exit", (code, signal) => {
       this.exited = true;
-      for (const call of this.pending.values()) call.reject(new Error(`${name} exited (${code ?? signal})`));
+      for (const call of this.pending.values())
+        call.reject(new Error(`${name} exited (${code ?? signal})`));
       this.pending.clear();
     });
   }
@@ -70,19 +75,27 @@ export class Child<M extends Methods> {
   ): Child<M> {
     const typescript = script.endsWith(".ts");
     const child = fork(script, [], {
-      execArgv: [...(typescript ? ["-r", "ts-node/register/transpile-only"] : []), ...(options.execArgv ?? [])],
+      execArgv: [
+        ...(typescript ? ["-r", "ts-node/register/transpile-only"] : []),
+        ...(options.execArgv ?? []),
+      ],
       env: { ...process.env, ...options.env },
       // The handler logs one JSON line per broadcast; the bench's own output stays readable.
-      stdio: options.silent ? ["ignore", "ignore", "inherit", "ipc"] : ["ignore", "inherit", "inherit", "ipc"],
+      stdio: options.silent
+        ? ["ignore", "ignore", "inherit", "ipc"]
+        : ["ignore", "inherit", "inherit", "ipc"],
     });
     return new Child<M>(name, child);
   }
 
-  call<K extends keyof M & string>(method: K, ...args: Parameters<M[K]>): Promise<Awaited<ReturnType<M[K]>>> {
+  call<K extends keyof M & string>(
+    method: K,
+    ...args: Parameters<M[K]>
+  ): Promise<Awaited<ReturnType<M[K]>>> {
     if (this.exited) return Promise.reject(new Error(`${this.name} has exited`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.pending.set(id, { resolve: resolve, reject });
       this.process.send({ id, method, args } satisfies Request);
     });
   }

@@ -25,7 +25,8 @@ function newDelivery(): Delivery {
 
 function countFailure(delivery: Delivery, err: unknown): void {
   delivery.failed++;
-  const name = err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.name) : "NonError";
+  const name =
+    err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.name) : "NonError";
   delivery.failures[name] = (delivery.failures[name] ?? 0) + 1;
 }
 
@@ -51,13 +52,18 @@ export class SdkClients {
 
   async post(connectionId: string, data: string, delivery: Delivery): Promise<void> {
     try {
-      await this.management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+      await this.management.send(
+        new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
+      );
       delivery.posted++;
     } catch (err) {
       countFailure(delivery, err);
       if (err instanceof Error && err.name === "GoneException") {
         await this.dynamo.send(
-          new DeleteItemCommand({ TableName: this.tableName, Key: { [CONNECTION_KEY]: { S: connectionId } } }),
+          new DeleteItemCommand({
+            TableName: this.tableName,
+            Key: { [CONNECTION_KEY]: { S: connectionId } },
+          }),
         );
       }
     }
@@ -99,19 +105,28 @@ export class SigningClient {
   }
 
   async broadcast(ids: readonly string[], data: string): Promise<Delivery> {
-    this.credentials ??= await new ApiGatewayManagementApiClient({ endpoint: this.url.href }).config.credentials();
+    this.credentials ??= await new ApiGatewayManagementApiClient({
+      endpoint: this.url.href,
+    }).config.credentials();
     const body = Buffer.from(data);
-    const signer = new ConnectionPostSigner(this.url.pathname, this.url.host, process.env.AWS_REGION!, body);
+    const signer = new ConnectionPostSigner(
+      this.url.pathname,
+      this.url.host,
+      process.env.AWS_REGION!,
+      body,
+    );
     const delivery = newDelivery();
     let next = 0;
     const worker = async () => {
       while (next < ids.length) {
         const id = ids[next++];
         try {
-          await this.post(signer, id, body).catch((err: NodeJS.ErrnoException & { reused?: boolean }) => {
-            if (err.reused && err.code === "ECONNRESET") return this.post(signer, id, body);
-            throw err;
-          });
+          await this.post(signer, id, body).catch(
+            (err: NodeJS.ErrnoException & { reused?: boolean }) => {
+              if (err.reused && err.code === "ECONNRESET") return this.post(signer, id, body);
+              throw err;
+            },
+          );
           delivery.posted++;
         } catch (err) {
           countFailure(delivery, err);
@@ -126,12 +141,21 @@ export class SigningClient {
     const { path, headers } = signer.sign(connectionId, this.credentials!);
     const { hostname, port } = this.url;
     return new Promise((resolve, reject) => {
-      const req = http.request({ agent: this.agent, method: "POST", hostname, port, path, headers }, (res) => {
-        res.resume();
-        res.once("end", () =>
-          res.statusCode === 200 ? resolve() : reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { name: `HTTP${res.statusCode}` })),
-        );
-      });
+      const req = http.request(
+        { agent: this.agent, method: "POST", hostname, port, path, headers },
+        (res) => {
+          res.resume();
+          res.once("end", () =>
+            res.statusCode === 200
+              ? resolve()
+              : reject(
+                  Object.assign(new Error(`HTTP ${res.statusCode}`), {
+                    name: `HTTP${res.statusCode}`,
+                  }),
+                ),
+          );
+        },
+      );
       req.once("error", (err) => reject(Object.assign(err, { reused: req.reusedSocket })));
       req.end(body);
     });

@@ -15,7 +15,9 @@ export interface PolicyStatement {
 /** The trust policy that lets Lambda assume a function's role. */
 export const LAMBDA_ASSUME_ROLE_POLICY = JSON.stringify({
   Version: "2012-10-17",
-  Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "lambda.amazonaws.com" } }],
+  Statement: [
+    { Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "lambda.amazonaws.com" } },
+  ],
 });
 
 /** An identity policy document holding exactly `statements`. */
@@ -43,7 +45,10 @@ export function allowScanConnections(table: aws.dynamodb.Table): PolicyStatement
  * `POST` allows PostToConnection only (GetConnection and DeleteConnection would need `GET` or
  * `DELETE` there), which is all the handlers do. The trailing `*` matters: ids end in `=`.
  */
-export function allowPostToConnections(api: aws.apigatewayv2.Api, stageName: pulumi.Input<string>): PolicyStatement {
+export function allowPostToConnections(
+  api: aws.apigatewayv2.Api,
+  stageName: pulumi.Input<string>,
+): PolicyStatement {
   return {
     Effect: "Allow",
     Action: ["execute-api:ManageConnections"],

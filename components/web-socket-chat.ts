@@ -138,9 +138,19 @@ export const DEFAULT_LAMBDA_ARCHITECTURE: LambdaArchitecture = "arm64";
 // The broadcast is CPU-bound and single-threaded: 1769 MB is one full vCPU, the most it can use.
 // CPU per delivery is then the same cost at any size, and reach within 29 s is highest
 // (about 40,000-90,000 recipients; docs/scaling.md, from `npm run bench`).
-export const DEFAULT_MEMORY_MB: PerHandler<number> = { connect: 256, disconnect: 256, message: 1769, default: 256 };
+export const DEFAULT_MEMORY_MB: PerHandler<number> = {
+  connect: 256,
+  disconnect: 256,
+  message: 1769,
+  default: 256,
+};
 // API Gateway's integration timeout is 29 s: the broadcast may use all of it.
-export const DEFAULT_TIMEOUT_SECONDS: PerHandler<number> = { connect: 10, disconnect: 10, message: 29, default: 10 };
+export const DEFAULT_TIMEOUT_SECONDS: PerHandler<number> = {
+  connect: 10,
+  disconnect: 10,
+  message: 29,
+  default: 10,
+};
 export const DEFAULT_LOG_RETENTION_DAYS = 14;
 
 /** Everything one route is made of, for escape hatches. */
@@ -179,8 +189,18 @@ export class WebSocketChat extends pulumi.ComponentResource {
   constructor(name: string, args: WebSocketChatArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("chat:index:WebSocketChat", name, {}, opts);
 
-    const { stageName, routeSelectionExpression, messageRoute, connectionTtlSeconds, throttle, lambda, logRetentionDays, tags } =
-      normalizeArgs(args);
+    const {
+      stageName,
+      routeSelectionExpression,
+      messageRoute,
+      connectionTtlSeconds,
+      throttle,
+      lambda,
+      logRetentionDays,
+      tags,
+    } = normalizeArgs(args);
+    // The steps below are function declarations (SST's layout), which have no `this` of their own.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const parent = this;
     const region = aws.getRegionOutput({}, { parent }).region;
     const endpoint = (scheme: string, stage: pulumi.Input<string>) =>
@@ -193,11 +213,16 @@ export class WebSocketChat extends pulumi.ComponentResource {
     const grants: PerHandler<PolicyStatement[]> = {
       connect: [allowPutConnection(table)],
       disconnect: [allowDeleteConnection(table)],
-      message: [allowScanConnections(table), allowDeleteConnection(table), allowPostToConnections(api, stageName)],
+      message: [
+        allowScanConnections(table),
+        allowDeleteConnection(table),
+        allowPostToConnections(api, stageName),
+      ],
       default: [allowPostToConnections(api, stageName)],
     };
     const handlers: Record<string, WebSocketChatRouteHandler> = {};
-    for (const route of chatRoutes(messageRoute)) handlers[route.routeKey] = createRouteHandler(route);
+    for (const route of chatRoutes(messageRoute))
+      handlers[route.routeKey] = createRouteHandler(route);
     const stage = createStage();
 
     this.api = api;
@@ -207,7 +232,11 @@ export class WebSocketChat extends pulumi.ComponentResource {
     this.url = endpoint("wss", stage.name);
     this.managementEndpoint = endpoint("https", stage.name);
     this.tableName = table.name;
-    this.registerOutputs({ url: this.url, managementEndpoint: this.managementEndpoint, tableName: this.tableName });
+    this.registerOutputs({
+      url: this.url,
+      managementEndpoint: this.managementEndpoint,
+      tableName: this.tableName,
+    });
 
     function createTable(): aws.dynamodb.Table {
       // Auto-named: a fixed table name collides across stacks.
@@ -243,7 +272,11 @@ export class WebSocketChat extends pulumi.ComponentResource {
         { name: `/aws/lambda/${functionName}`, retentionInDays: logRetentionDays, tags },
         { parent },
       );
-      const role = new aws.iam.Role(`${prefix}-role`, { assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY, tags }, { parent });
+      const role = new aws.iam.Role(
+        `${prefix}-role`,
+        { assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY, tags },
+        { parent },
+      );
       const rolePolicy = new aws.iam.RolePolicy(
         `${prefix}-policy`,
         { role: role.id, policy: policyDocument([...grants[handler], allowWriteLogs(logGroup)]) },
@@ -259,9 +292,12 @@ export class WebSocketChat extends pulumi.ComponentResource {
           memorySize: lambda.memorySize[handler],
           timeout: lambda.timeout[handler],
           handler: BUNDLE_HANDLER,
-          code: pulumi
-            .output(bundleHandler(handler))
-            .apply((code) => new pulumi.asset.AssetArchive({ [BUNDLE_FILE_NAME]: new pulumi.asset.StringAsset(code) })),
+          code: pulumi.output(bundleHandler(handler)).apply(
+            (code) =>
+              new pulumi.asset.AssetArchive({
+                [BUNDLE_FILE_NAME]: new pulumi.asset.StringAsset(code),
+              }),
+          ),
           // Every function gets the same settings: the handlers read only what they use.
           environment: {
             variables: handlerEnvironment<pulumi.Input<string>>({
@@ -350,23 +386,39 @@ function lambdaFunctionName(componentName: string, handler: HandlerName): string
 
 type NormalizedArgs = Required<Omit<WebSocketChatArgs, "throttle" | "lambda">> & {
   throttle: Required<WebSocketChatThrottle>;
-  lambda: { runtime: string; architecture: LambdaArchitecture; memorySize: PerHandler<number>; timeout: PerHandler<number> };
+  lambda: {
+    runtime: string;
+    architecture: LambdaArchitecture;
+    memorySize: PerHandler<number>;
+    timeout: PerHandler<number>;
+  };
 };
 
 /** Every argument with its default filled in, and the values AWS would refuse late refused now. */
 function normalizeArgs(args: WebSocketChatArgs): NormalizedArgs {
   const messageRoute = args.messageRoute ?? DEFAULT_MESSAGE_ROUTE;
   if (messageRoute === "" || messageRoute.startsWith("$")) {
-    throw new Error(`messageRoute must be a custom route key (not empty, not starting with "$"), got "${messageRoute}"`);
+    throw new Error(
+      `messageRoute must be a custom route key (not empty, not starting with "$"), got "${messageRoute}"`,
+    );
   }
   return {
     stageName: stageNameOf(args.stageName ?? pulumi.getStack()),
     routeSelectionExpression: args.routeSelectionExpression ?? DEFAULT_ROUTE_SELECTION_EXPRESSION,
     messageRoute,
-    connectionTtlSeconds: positiveInteger("connectionTtlSeconds", args.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS),
+    connectionTtlSeconds: positiveInteger(
+      "connectionTtlSeconds",
+      args.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS,
+    ),
     throttle: {
-      burstLimit: positiveInteger("throttle.burstLimit", args.throttle?.burstLimit ?? DEFAULT_THROTTLE.burstLimit),
-      rateLimit: positiveNumber("throttle.rateLimit", args.throttle?.rateLimit ?? DEFAULT_THROTTLE.rateLimit),
+      burstLimit: positiveInteger(
+        "throttle.burstLimit",
+        args.throttle?.burstLimit ?? DEFAULT_THROTTLE.burstLimit,
+      ),
+      rateLimit: positiveNumber(
+        "throttle.rateLimit",
+        args.throttle?.rateLimit ?? DEFAULT_THROTTLE.rateLimit,
+      ),
     },
     lambda: {
       runtime: args.lambda?.runtime ?? DEFAULT_LAMBDA_RUNTIME,
@@ -380,9 +432,13 @@ function normalizeArgs(args: WebSocketChatArgs): NormalizedArgs {
 }
 
 /** `defaults`, with each handler's value replaced where `overrides` sets one. */
-function perHandler<T>(defaults: PerHandler<T>, overrides: Partial<PerHandler<T>> = {}): PerHandler<T> {
+function perHandler<T>(
+  defaults: PerHandler<T>,
+  overrides: Partial<PerHandler<T>> = {},
+): PerHandler<T> {
   const values = { ...defaults };
-  for (const handler of Object.keys(values) as HandlerName[]) values[handler] = overrides[handler] ?? defaults[handler];
+  for (const handler of Object.keys(values) as HandlerName[])
+    values[handler] = overrides[handler] ?? defaults[handler];
   return values;
 }
 
@@ -390,17 +446,21 @@ function perHandler<T>(defaults: PerHandler<T>, overrides: Partial<PerHandler<T>
 // "." (e.g. "team.prod"), which only deploying would otherwise reveal.
 function stageNameOf(stageName: string): string {
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
-    throw new Error(`stageName "${stageName}" is not a valid API Gateway stage name (letters, digits, - and _): set stageName`);
+    throw new Error(
+      `stageName "${stageName}" is not a valid API Gateway stage name (letters, digits, - and _): set stageName`,
+    );
   }
   return stageName;
 }
 
 function positiveNumber(name: string, value: number): number {
-  if (!(Number.isFinite(value) && value > 0)) throw new Error(`${name} must be greater than 0, got ${value}`);
+  if (!(Number.isFinite(value) && value > 0))
+    throw new Error(`${name} must be greater than 0, got ${value}`);
   return value;
 }
 
 function positiveInteger(name: string, value: number): number {
-  if (!(Number.isInteger(value) && value > 0)) throw new Error(`${name} must be a positive integer, got ${value}`);
+  if (!(Number.isInteger(value) && value > 0))
+    throw new Error(`${name} must be a positive integer, got ${value}`);
   return value;
 }

@@ -5,7 +5,9 @@ import { describeError, logError } from "./lib/log";
 import { respond } from "./lib/responses";
 
 /** `$connect`: records the connection. Anything but 2xx refuses the WebSocket handshake. */
-export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
+export const handler = async (
+  event: APIGatewayProxyWebsocketEventV2,
+): Promise<APIGatewayProxyResultV2> => {
   const { connectionId, connectedAt } = event.requestContext;
   try {
     await connectionStore().add(connectionId, connectedAt ?? Date.now(), connectionTtlSeconds());

@@ -7,7 +7,9 @@ import { respond } from "./lib/responses";
  * `$disconnect`: forgets the connection. API Gateway delivers this best-effort only, which is
  * why records also expire on their own.
  */
-export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResultV2> => {
+export const handler = async (
+  event: APIGatewayProxyWebsocketEventV2,
+): Promise<APIGatewayProxyResultV2> => {
   const { connectionId } = event.requestContext;
   try {
     await connectionStore().remove(connectionId);

@@ -1,6 +1,12 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { broadcast, BroadcastInterrupted, retryDeadline } from "./lib/broadcast";
-import { BROADCAST_CONCURRENCY, connectionPoster, connectionStore, messageShape, replyTo } from "./lib/chat";
+import {
+  BROADCAST_CONCURRENCY,
+  connectionPoster,
+  connectionStore,
+  messageShape,
+  replyTo,
+} from "./lib/chat";
 import { describeError, logError, logInfo } from "./lib/log";
 import { errorReply, parseMessage } from "./lib/message";
 import { respond } from "./lib/responses";
@@ -33,7 +39,12 @@ export const handler = async (
     // already reached keep their copy.
     const reached = err instanceof BroadcastInterrupted ? err.result : undefined;
     const cause = err instanceof BroadcastInterrupted ? err.cause : err;
-    logError("broadcast_failed", { connectionId, ...reached, ...describeError(cause), durationMs: Date.now() - started });
+    logError("broadcast_failed", {
+      connectionId,
+      ...reached,
+      ...describeError(cause),
+      durationMs: Date.now() - started,
+    });
     return respond(500, "Broadcast failed");
   }
 };

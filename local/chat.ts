@@ -2,7 +2,12 @@ import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
 import { DEFAULT_CONNECTION_TTL_SECONDS, handlerEnvironment } from "../handlers/lib/config";
-import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION, HandlerName, chatRoutes } from "../handlers/routes";
+import {
+  DEFAULT_MESSAGE_ROUTE,
+  DEFAULT_ROUTE_SELECTION_EXPRESSION,
+  HandlerName,
+  chatRoutes,
+} from "../handlers/routes";
 import { LOCAL_AWS_ENV, LocalDynamo, ensureConnectionsTable, startLocalDynamo } from "./dynamo";
 import { LocalGateway, RouteInvoker } from "./gateway";
 import { LocalLambda, writeBundle } from "./lambda-runtime";
@@ -69,7 +74,9 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   const stackConfig = readStackConfig(stack, options.projectDir ?? PROJECT_DIR);
   const stage = options.stage ?? stackConfig.stageName ?? stack;
   const routeSelectionExpression =
-    options.routeSelectionExpression ?? stackConfig.routeSelectionExpression ?? DEFAULT_ROUTE_SELECTION_EXPRESSION;
+    options.routeSelectionExpression ??
+    stackConfig.routeSelectionExpression ??
+    DEFAULT_ROUTE_SELECTION_EXPRESSION;
   const messageRoute = options.messageRoute ?? stackConfig.messageRoute ?? DEFAULT_MESSAGE_ROUTE;
   const routes = chatRoutes(messageRoute);
 
@@ -90,7 +97,10 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   let startFailed = (_err: unknown) => {};
   try {
     bundleDir = await fs.mkdtemp(path.join(os.tmpdir(), "websocket-chat-"));
-    const bundles = bundleAll(routes.map((route) => route.handler), bundleDir);
+    const bundles = bundleAll(
+      routes.map((route) => route.handler),
+      bundleDir,
+    );
 
     dynamo = await startLocalDynamo({ path: options.dataDir });
     await ensureConnectionsTable(dynamo.endpoint, LOCAL_TABLE_NAME);
@@ -128,7 +138,10 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       ...handlerEnvironment({
         tableName: LOCAL_TABLE_NAME,
         managementEndpoint: gateway.managementEndpoint,
-        connectionTtlSeconds: options.connectionTtlSeconds ?? stackConfig.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS,
+        connectionTtlSeconds:
+          options.connectionTtlSeconds ??
+          stackConfig.connectionTtlSeconds ??
+          DEFAULT_CONNECTION_TTL_SECONDS,
         messageRoute,
         routeSelectionExpression,
       }),

@@ -36,12 +36,20 @@ export interface ConnectionsApiOptions {
  * AWS SDK turns into typed exceptions. Any signature is accepted. The benchmark pushes
  * thousands of POSTs a second through this: nothing here logs or looks at other connections.
  */
-export function connectionsApi(options: ConnectionsApiOptions): (request: http.IncomingMessage, response: http.ServerResponse) => void {
+export function connectionsApi(
+  options: ConnectionsApiOptions,
+): (request: http.IncomingMessage, response: http.ServerResponse) => void {
   const { latencyMs, backend } = options;
   const prefix = `/${options.stage}/@connections/`;
-  const afterLatency = (action: () => void) => (latencyMs > 0 ? void setTimeout(action, latencyMs) : action());
+  const afterLatency = (action: () => void) =>
+    latencyMs > 0 ? void setTimeout(action, latencyMs) : action();
 
-  function act(method: "POST" | "GET" | "DELETE", connectionId: string, body: Buffer, response: http.ServerResponse): void {
+  function act(
+    method: "POST" | "GET" | "DELETE",
+    connectionId: string,
+    body: Buffer,
+    response: http.ServerResponse,
+  ): void {
     switch (method) {
       case "POST":
         if (!backend.post(connectionId, body)) return gone(response);
@@ -70,7 +78,11 @@ export function connectionsApi(options: ConnectionsApiOptions): (request: http.I
     const encodedId = path.startsWith(prefix) ? path.slice(prefix.length) : "";
     const method = request.method;
     // An id whose "/" was not URL-encoded splits the path: no such resource.
-    if (encodedId === "" || encodedId.includes("/") || (method !== "POST" && method !== "GET" && method !== "DELETE")) {
+    if (
+      encodedId === "" ||
+      encodedId.includes("/") ||
+      (method !== "POST" && method !== "GET" && method !== "DELETE")
+    ) {
       request.resume();
       return sendError(response, 403, "ForbiddenException", "Forbidden");
     }
@@ -82,7 +94,12 @@ export function connectionsApi(options: ConnectionsApiOptions): (request: http.I
     }
     if (!CONNECTION_ID_PATTERN.test(connectionId)) {
       request.resume();
-      return sendError(response, 400, "BadRequestException", `Invalid connectionId: ${connectionId}`);
+      return sendError(
+        response,
+        400,
+        "BadRequestException",
+        `Invalid connectionId: ${connectionId}`,
+      );
     }
     if (method !== "POST") {
       request.resume();
@@ -97,7 +114,8 @@ export function connectionsApi(options: ConnectionsApiOptions): (request: http.I
     });
     request.on("end", () => {
       // PostToConnection's Data is limited to 128 KB, like a client's message.
-      if (size > MAX_MESSAGE_BYTES) return sendError(response, 413, "PayloadTooLargeException", "Request entity too large");
+      if (size > MAX_MESSAGE_BYTES)
+        return sendError(response, 413, "PayloadTooLargeException", "Request entity too large");
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
       afterLatency(() => act(method, connectionId, body, response));
     });
@@ -111,7 +129,12 @@ function gone(response: http.ServerResponse): void {
   sendError(response, 410, "GoneException", null);
 }
 
-function sendError(response: http.ServerResponse, status: number, errorType: string, message: string | null): void {
+function sendError(
+  response: http.ServerResponse,
+  status: number,
+  errorType: string,
+  message: string | null,
+): void {
   // SDK v3 names the exception from this header; without it a 410 is just "Unknown".
   response.setHeader("x-amzn-ErrorType", errorType);
   sendJson(response, status, { message });
@@ -119,6 +142,9 @@ function sendError(response: http.ServerResponse, status: number, errorType: str
 
 function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+  response.writeHead(status, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(text),
+  });
   response.end(text);
 }

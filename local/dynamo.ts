@@ -10,7 +10,7 @@ import { CONNECTION_KEY } from "../handlers/lib/connection-store";
 
 // dynalite ships no types: it returns a plain http.Server whose close() also closes its store.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite: (options: Record<string, unknown>) => http.Server = require("dynalite");
+const dynalite = require("dynalite") as (options: Record<string, unknown>) => http.Server;
 
 /** Region and credentials for SDK clients that talk to the local DynamoDB: any values work. */
 export const LOCAL_AWS_ENV = {
@@ -35,7 +35,12 @@ export interface LocalDynamo {
 /** Starts dynalite in this process on a free port. Tables become ACTIVE at once. */
 export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promise<LocalDynamo> {
   const host = options.host ?? "127.0.0.1";
-  const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const server = dynalite({
+    path: options.path,
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, host, () => {
@@ -63,7 +68,10 @@ export async function ensureConnectionsTable(endpoint: string, tableName: string
   const client = new DynamoDBClient({
     endpoint,
     region: LOCAL_AWS_ENV.AWS_REGION,
-    credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+    credentials: {
+      accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID,
+      secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+    },
   });
   try {
     await client.send(
@@ -83,7 +91,9 @@ export async function ensureConnectionsTable(endpoint: string, tableName: string
       const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
       const key = Table?.KeySchema?.find((k) => k.KeyType === "HASH")?.AttributeName;
       if (key !== CONNECTION_KEY) {
-        throw new Error(`Table ${tableName} at ${endpoint} has hash key ${key}, not ${CONNECTION_KEY}: use another data directory`);
+        throw new Error(
+          `Table ${tableName} at ${endpoint} has hash key ${key}, not ${CONNECTION_KEY}: use another data directory`,
+        );
       }
       if (Table?.TableStatus === "ACTIVE") return;
       await new Promise((resolve) => setTimeout(resolve, 5));

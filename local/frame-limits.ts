@@ -32,7 +32,9 @@ export class FrameLimits {
         continue;
       }
       this.header[this.headerBytes++] = chunk[offset++];
-      if (this.headerBytes === 2) this.headerLength = 2 + extendedLengthBytes(this.header[1]) + (this.header[1] & 0x80 ? 4 : 0);
+      if (this.headerBytes === 2)
+        this.headerLength =
+          2 + extendedLengthBytes(this.header[1]) + (this.header[1] & 0x80 ? 4 : 0);
       if (this.headerBytes === this.headerLength) this.startPayload();
     }
   }
@@ -47,7 +49,8 @@ export class FrameLimits {
     if (opcode < 0x08) {
       // 0 continues a fragmented message; 1 (text) and 2 (binary) start one.
       this.messageBytes = opcode === 0 ? this.messageBytes + length : length;
-      if (length > MAX_FRAME_BYTES) return this.trip(`frame of ${length} bytes is over ${MAX_FRAME_BYTES}`);
+      if (length > MAX_FRAME_BYTES)
+        return this.trip(`frame of ${length} bytes is over ${MAX_FRAME_BYTES}`);
       if (this.messageBytes > MAX_MESSAGE_BYTES) {
         return this.trip(`message of ${this.messageBytes}+ bytes is over ${MAX_MESSAGE_BYTES}`);
       }

@@ -122,15 +122,22 @@ export interface UpgradeRequest {
  * The `$connect` event: the client's headers plus the ones API Gateway adds, and query string
  * parameters only when the URL has some.
  */
-export function connectEvent(connection: ConnectionContext, request: UpgradeRequest): WebSocketEvent {
+export function connectEvent(
+  connection: ConnectionContext,
+  request: UpgradeRequest,
+): WebSocketEvent {
   const multiValueHeaders: Record<string, string[]> = {};
   for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
     (multiValueHeaders[request.rawHeaders[i]] ??= []).push(request.rawHeaders[i + 1]);
   }
   const forwardedFor = multiValueHeaders["X-Forwarded-For"]?.join(", ");
   Object.assign(multiValueHeaders, {
-    "X-Amzn-Trace-Id": [`Root=1-${Math.floor(connection.connectedAt / 1000).toString(16)}-${randomBytes(12).toString("hex")}`],
-    "X-Forwarded-For": [forwardedFor ? `${forwardedFor}, ${connection.sourceIp}` : connection.sourceIp],
+    "X-Amzn-Trace-Id": [
+      `Root=1-${Math.floor(connection.connectedAt / 1000).toString(16)}-${randomBytes(12).toString("hex")}`,
+    ],
+    "X-Forwarded-For": [
+      forwardedFor ? `${forwardedFor}, ${connection.sourceIp}` : connection.sourceIp,
+    ],
     "X-Forwarded-Port": [String(request.localPort)],
     // API Gateway terminates TLS and says https; this emulator serves plain ws://.
     "X-Forwarded-Proto": ["http"],
@@ -153,7 +160,12 @@ export function connectEvent(connection: ConnectionContext, request: UpgradeRequ
 }
 
 /** A MESSAGE event: the body as received, never base64, and no headers. */
-export function messageEvent(connection: ConnectionContext, routeKey: string, body: string, requestId: string): WebSocketEvent {
+export function messageEvent(
+  connection: ConnectionContext,
+  routeKey: string,
+  body: string,
+  requestId: string,
+): WebSocketEvent {
   const context = requestContext(connection, routeKey, "MESSAGE");
   context.requestId = requestId;
   context.messageId = newId();
@@ -161,15 +173,28 @@ export function messageEvent(connection: ConnectionContext, routeKey: string, bo
 }
 
 /** The `$disconnect` event, with the close code and reason and the few headers AWS sends. */
-export function disconnectEvent(connection: ConnectionContext, statusCode: number, reason: string): WebSocketEvent {
+export function disconnectEvent(
+  connection: ConnectionContext,
+  statusCode: number,
+  reason: string,
+): WebSocketEvent {
   const context = requestContext(connection, "$disconnect", "DISCONNECT");
   context.disconnectStatusCode = statusCode;
   context.disconnectReason = reason;
-  const headers = { Host: connection.host, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": "" };
-  const multiValueHeaders = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]]));
+  const headers = {
+    Host: connection.host,
+    "x-api-key": "",
+    "X-Forwarded-For": "",
+    "x-restapi": "",
+  };
+  const multiValueHeaders = Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, [value]]),
+  );
   return { requestContext: context, headers, multiValueHeaders, isBase64Encoded: false };
 }
 
 function lastValues(multi: Record<string, string[]>): Record<string, string> {
-  return Object.fromEntries(Object.entries(multi).map(([name, values]) => [name, values[values.length - 1]]));
+  return Object.fromEntries(
+    Object.entries(multi).map(([name, values]) => [name, values[values.length - 1]]),
+  );
 }

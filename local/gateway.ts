@@ -126,8 +126,17 @@ export class LocalGateway extends EventEmitter {
         return chosen !== undefined && offered.has(chosen) ? chosen : false;
       },
     });
-    server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
-    server.on("request", connectionsApi({ stage: options.stage, latencyMs: options.managementLatencyMs ?? 0, backend: this.backend() }));
+    server.on("upgrade", (request: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(request, socket, head),
+    );
+    server.on(
+      "request",
+      connectionsApi({
+        stage: options.stage,
+        latencyMs: options.managementLatencyMs ?? 0,
+        backend: this.backend(),
+      }),
+    );
   }
 
   static async start(options: LocalGatewayOptions): Promise<LocalGateway> {
@@ -178,14 +187,16 @@ export class LocalGateway extends EventEmitter {
 
   private async shutDown(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.pendingConnects);
+    await Promise.all([...this.pendingConnects]);
     const open = [...this.connections.values()];
     for (const connection of open) this.closeConnection(connection, CLOSE.shutdown);
-    await Promise.all(open.map((connection) => connection.finished));
-    await Promise.all(this.pendingDisconnects);
+    await Promise.all(open.map((connection) => connection.finished ?? Promise.resolve()));
+    await Promise.all([...this.pendingDisconnects]);
     this.wss.close();
     this.server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => this.server.close((err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.server.close((err) => (err ? reject(err) : resolve())),
+    );
   }
 
   // ---- WebSocket side -----------------------------------------------------------------------
@@ -204,7 +215,12 @@ export class LocalGateway extends EventEmitter {
     void pending.finally(() => this.pendingConnects.delete(pending));
   }
 
-  private async connect(request: http.IncomingMessage, socket: Duplex, head: Buffer, query: string): Promise<void> {
+  private async connect(
+    request: http.IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    query: string,
+  ): Promise<void> {
     const now = Date.now();
     const context: ConnectionContext = {
       // Every other id carries a "/" and a "+": code that forgets to encode ids breaks locally too.
@@ -245,7 +261,11 @@ export class LocalGateway extends EventEmitter {
   ): Promise<{ code: number; protocol?: string }> {
     const invoke = this.routes.get("$connect");
     if (!invoke) return { code: 200 };
-    const event = connectEvent(connection.context, { rawHeaders: request.rawHeaders, query, localPort: this.port });
+    const event = connectEvent(connection.context, {
+      rawHeaders: request.rawHeaders,
+      query,
+      localPort: this.port,
+    });
     try {
       return lambdaStatus(await invoke(event));
     } catch {
@@ -265,8 +285,14 @@ export class LocalGateway extends EventEmitter {
     // Ahead of ws's own listener, so an oversized frame is caught from its header.
     socket.prependListener("data", watch);
 
-    connection.idleTimer = setTimeout(() => this.closeConnection(connection, CLOSE.timeout), this.idleTimeoutMs);
-    connection.maxTimer = setTimeout(() => this.closeConnection(connection, CLOSE.timeout), this.maxConnectionMs);
+    connection.idleTimer = setTimeout(
+      () => this.closeConnection(connection, CLOSE.timeout),
+      this.idleTimeoutMs,
+    );
+    connection.maxTimer = setTimeout(
+      () => this.closeConnection(connection, CLOSE.timeout),
+      this.maxConnectionMs,
+    );
 
     ws.on("message", (data: Buffer, isBinary) => {
       if (connection.closedBy) return;
@@ -302,19 +328,27 @@ export class LocalGateway extends EventEmitter {
     const selected = this.selectRoute(body);
     // $connect and $disconnect are never selected by a message.
     const routeKey =
-      selected !== undefined && selected !== "$connect" && selected !== "$disconnect" && this.routes.has(selected)
+      selected !== undefined &&
+      selected !== "$connect" &&
+      selected !== "$disconnect" &&
+      this.routes.has(selected)
         ? selected
         : this.routes.has("$default")
           ? "$default"
           : undefined;
-    this.log(`message    ${connectionId} ${routeKey ?? "(no route)"} ${Buffer.byteLength(body)} bytes`);
+    this.log(
+      `message    ${connectionId} ${routeKey ?? "(no route)"} ${Buffer.byteLength(body)} bytes`,
+    );
     if (routeKey === undefined) {
       return this.deliver(connection, errorFrame("Forbidden", connectionId, requestId));
     }
     // One-way routes: a result never reaches the client, a failure does.
-    this.routes.get(routeKey)!(messageEvent(connection.context, routeKey, body, requestId)).catch(() => {
-      if (connection.state === "open") this.deliver(connection, errorFrame("Internal server error", connectionId, requestId));
-    });
+    this.routes.get(routeKey)!(messageEvent(connection.context, routeKey, body, requestId)).catch(
+      () => {
+        if (connection.state === "open")
+          this.deliver(connection, errorFrame("Internal server error", connectionId, requestId));
+      },
+    );
   }
 
   private runDisconnect(connection: Connection, code: number, reason: string): Promise<void> {
@@ -387,10 +421,17 @@ function isSuccess(code: number): boolean {
  */
 function lambdaStatus(result: unknown): { code: number; protocol?: string } {
   if (typeof result !== "object" || result === null) return { code: 502 };
-  const { statusCode, headers } = result as { statusCode?: unknown; headers?: Record<string, unknown> };
-  const code = typeof statusCode === "string" && /^\d+$/.test(statusCode) ? Number(statusCode) : statusCode;
-  if (typeof code !== "number" || !Number.isInteger(code) || code < 100 || code > 599) return { code: 502 };
-  const protocolHeader = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === "sec-websocket-protocol");
+  const { statusCode, headers } = result as {
+    statusCode?: unknown;
+    headers?: Record<string, unknown>;
+  };
+  const code =
+    typeof statusCode === "string" && /^\d+$/.test(statusCode) ? Number(statusCode) : statusCode;
+  if (typeof code !== "number" || !Number.isInteger(code) || code < 100 || code > 599)
+    return { code: 502 };
+  const protocolHeader = Object.entries(headers ?? {}).find(
+    ([name]) => name.toLowerCase() === "sec-websocket-protocol",
+  );
   return typeof protocolHeader?.[1] === "string" ? { code, protocol: protocolHeader[1] } : { code };
 }
 
@@ -410,7 +451,10 @@ function errorFrame(message: string, connectionId: string, requestId: string): s
 
 function randomApiId(): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-  return Array.from({ length: 10 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
+  return Array.from(
+    { length: 10 },
+    () => alphabet[Math.floor(Math.random() * alphabet.length)],
+  ).join("");
 }
 
 // What `ws` checks before it completes a handshake (RFC 6455 4.2.1). Checked before $connect
@@ -418,5 +462,9 @@ function randomApiId(): string {
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
 function isValidHandshake(request: http.IncomingMessage): boolean {
   const { upgrade, "sec-websocket-key": key, "sec-websocket-version": version } = request.headers;
-  return upgrade?.toLowerCase() === "websocket" && WEBSOCKET_KEY.test(key ?? "") && (version === "8" || version === "13");
+  return (
+    upgrade?.toLowerCase() === "websocket" &&
+    WEBSOCKET_KEY.test(key ?? "") &&
+    (version === "8" || version === "13")
+  );
 }

@@ -60,21 +60,33 @@ export class LocalLambda {
     private readonly worker: Worker,
     private readonly options: LocalLambdaOptions,
   ) {
-    worker.on("message", (message: { id: number; result?: unknown; error?: { name: string; message: string } }) => {
-      const call = this.pending.get(message.id);
-      if (!call) return;
-      this.pending.delete(message.id);
-      clearTimeout(call.timer);
-      if (message.error) call.reject(Object.assign(new Error(message.error.message), { name: message.error.name }));
-      else call.resolve(message.result);
-    });
-    worker.on("error", (err) => this.failAll(err));
-    worker.on("exit", (code) => this.failAll(new Error(`${options.functionName} exited with code ${code}`)));
+    worker.on(
+      "message",
+      (message: { id: number; result?: unknown; error?: { name: string; message: string } }) => {
+        const call = this.pending.get(message.id);
+        if (!call) return;
+        this.pending.delete(message.id);
+        clearTimeout(call.timer);
+        if (message.error)
+          call.reject(
+            Object.assign(new Error(message.error.message), { name: message.error.name }),
+          );
+        else call.resolve(message.result);
+      },
+    );
+    worker.on("error", (err: Error) => this.failAll(err));
+    worker.on("exit", (code) =>
+      this.failAll(new Error(`${options.functionName} exited with code ${code}`)),
+    );
   }
 
   static async start(options: LocalLambdaOptions): Promise<LocalLambda> {
     const worker = new Worker(WORKER_SCRIPT, {
-      workerData: { bundlePath: options.bundlePath, functionName: options.functionName, timeoutMs: options.timeoutMs },
+      workerData: {
+        bundlePath: options.bundlePath,
+        functionName: options.functionName,
+        timeoutMs: options.timeoutMs,
+      },
       env: functionEnvironment(options),
     });
     await new Promise<void>((resolve, reject) => {
@@ -96,9 +108,13 @@ export class LocalLambda {
     return new Promise<TResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(Object.assign(new Error(`Task timed out after ${this.options.timeoutMs} ms`), { name: "TimeoutError" }));
+        reject(
+          Object.assign(new Error(`Task timed out after ${this.options.timeoutMs} ms`), {
+            name: "TimeoutError",
+          }),
+        );
       }, this.options.timeoutMs);
-      this.pending.set(id, { resolve: resolve as (result: unknown) => void, reject, timer });
+      this.pending.set(id, { resolve: resolve, reject, timer });
       this.worker.postMessage({ id, event });
     });
   }

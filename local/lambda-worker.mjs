@@ -17,7 +17,10 @@ parentPort.on("message", async ({ id, event }) => {
     const result = await module.handler(event, context);
     parentPort.postMessage({ id, result });
   } catch (err) {
-    const error = err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : { name: "Error", message: String(err) };
+    const error =
+      err instanceof Error
+        ? { name: err.name, message: err.message, stack: err.stack }
+        : { name: "Error", message: String(err) };
     parentPort.postMessage({ id, error });
   }
 });

@@ -46,7 +46,8 @@ function parseCommandLine() {
     },
   });
   const env = process.env;
-  const dataDir = values["data-dir"] ?? env.CHAT_DATA_DIR ?? (values.persist ? DEFAULT_PERSIST_DIR : undefined);
+  const dataDir =
+    values["data-dir"] ?? env.CHAT_DATA_DIR ?? (values.persist ? DEFAULT_PERSIST_DIR : undefined);
   return {
     help: values.help ?? false,
     port: integer("--port", values.port ?? env.CHAT_PORT, DEFAULT_PORT),
@@ -62,7 +63,8 @@ function parseCommandLine() {
 function integer(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new UsageError(`${name} must be a whole number, got "${raw}"`);
+  if (!Number.isInteger(value) || value < 0)
+    throw new UsageError(`${name} must be a whole number, got "${raw}"`);
   return value;
 }
 
@@ -73,7 +75,9 @@ function optionalSeconds(name: string, raw: string | undefined): number | undefi
   if (raw === undefined) return undefined;
   const seconds = Number(raw);
   if (!(seconds > 0 && seconds <= MAX_TIMER_SECONDS)) {
-    throw new UsageError(`${name} must be a number of seconds from 0 to ${MAX_TIMER_SECONDS}, got "${raw}"`);
+    throw new UsageError(
+      `${name} must be a number of seconds from 0 to ${MAX_TIMER_SECONDS}, got "${raw}"`,
+    );
   }
   return seconds * 1000;
 }
@@ -86,7 +90,10 @@ function timestamp(): string {
 
 function printReady(chat: LocalChat, stack: string, dataDir: string | undefined): void {
   const example = JSON.stringify(
-    exampleMessage({ routeSelectionExpression: chat.routeSelectionExpression, messageRoute: chat.messageRoute }),
+    exampleMessage({
+      routeSelectionExpression: chat.routeSelectionExpression,
+      messageRoute: chat.messageRoute,
+    }),
   );
   console.log(
     [
@@ -129,7 +136,9 @@ async function main(): Promise<void> {
     stopping = true;
     const chat = await starting;
     const open = chat?.gateway.connectionIds().length ?? 0;
-    console.log(`\n${signal}: closing ${open} connection${open === 1 ? "" : "s"} (running $disconnect)...`);
+    console.log(
+      `\n${signal}: closing ${open} connection${open === 1 ? "" : "s"} (running $disconnect)...`,
+    );
     await chat?.close();
     console.log("Stopped.");
     process.exit(0);
@@ -138,7 +147,10 @@ async function main(): Promise<void> {
   process.on("SIGTERM", (signal) => void stop(signal));
 
   console.log("Building the handler bundles and starting the local chat...");
-  starting = startLocalChat({ ...options, log: (line) => console.log(`${timestamp()} ${line}`) }).catch((err: unknown) => {
+  starting = startLocalChat({
+    ...options,
+    log: (line) => console.log(`${timestamp()} ${line}`),
+  }).catch((err: unknown) => {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
       console.error(`Port ${options.port} is in use: pick another with --port <n> or CHAT_PORT.`);

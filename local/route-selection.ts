@@ -11,7 +11,9 @@ import { routeKeyPath } from "../handlers/routes";
 export function routeSelector(expression: string): (body: string) => string | undefined {
   const path = routeKeyPath(expression);
   if (!path) {
-    throw new Error(`Unsupported route selection expression "${expression}": expected $request.body.<path>`);
+    throw new Error(
+      `Unsupported route selection expression "${expression}": expected $request.body.<path>`,
+    );
   }
 
   return (body) => {
@@ -22,11 +24,17 @@ export function routeSelector(expression: string): (body: string) => string | un
       return undefined;
     }
     for (const key of path) {
-      if (typeof node !== "object" || node === null || !Object.prototype.hasOwnProperty.call(node, key)) return undefined;
+      if (
+        typeof node !== "object" ||
+        node === null ||
+        !Object.prototype.hasOwnProperty.call(node, key)
+      )
+        return undefined;
       node = (node as Record<string, unknown>)[key];
     }
     if (node === null || node === undefined) return undefined;
-    const value = typeof node === "object" ? JSON.stringify(node) : String(node);
+    // Objects, arrays, numbers and booleans as their JSON text; strings as they are.
+    const value = typeof node === "string" ? node : JSON.stringify(node);
     return value === "" ? undefined : value;
   };
 }

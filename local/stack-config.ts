@@ -32,7 +32,8 @@ export function readStackConfig(stack: string, projectDir: string = PROJECT_DIR)
     if (fromStack !== undefined && fromStack !== "") return fromStack;
     // Pulumi.yaml declares a project key either as `key: value` or as `key: { default: value }`.
     const declared = projectConfig[key];
-    const fromProject = typeof declared === "object" && declared !== null ? asRecord(declared).default : declared;
+    const fromProject =
+      typeof declared === "object" && declared !== null ? asRecord(declared).default : declared;
     return fromProject === "" ? undefined : fromProject;
   };
   const text = (key: string) => {
@@ -55,10 +56,15 @@ function readYaml(file: string): Record<string, unknown> {
   try {
     return asRecord(parse(fs.readFileSync(file, "utf8")));
   } catch (err) {
-    throw new Error(`${file} is not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(
+      `${file} is not valid YAML: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }

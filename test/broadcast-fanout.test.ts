@@ -14,7 +14,12 @@ describe("broadcast fan-out", function () {
         deadlines.push(deadline);
       },
     };
-    await broadcast(pagesOf(["a", "b"], ["c"]), "hi", { poster, forget: async () => {}, concurrency: 2, deadline: 12345 });
+    await broadcast(pagesOf(["a", "b"], ["c"]), "hi", {
+      poster,
+      forget: async () => {},
+      concurrency: 2,
+      deadline: 12345,
+    });
     assert.deepEqual(deadlines, [12345, 12345, 12345]);
   });
 
@@ -44,7 +49,10 @@ describe("broadcast fan-out", function () {
   it("stops retrying a second before the Lambda's remaining time runs out", function () {
     const before = Date.now();
     const deadline = retryDeadline({ getRemainingTimeInMillis: () => 29_000 })!;
-    assert.ok(deadline >= before + 28_000 && deadline <= Date.now() + 28_000, String(deadline - before));
+    assert.ok(
+      deadline >= before + 28_000 && deadline <= Date.now() + 28_000,
+      String(deadline - before),
+    );
     assert.equal(retryDeadline(undefined), undefined);
   });
 
@@ -59,9 +67,15 @@ describe("broadcast fan-out", function () {
     };
     async function* failingPages(): AsyncGenerator<string[]> {
       yield ["a", "b", "c"];
-      throw Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" });
+      throw Object.assign(new Error("throttled"), {
+        name: "ProvisionedThroughputExceededException",
+      });
     }
-    const err = await broadcast(failingPages(), "hi", { poster, forget: async () => {}, concurrency: 8 }).then(
+    const err = await broadcast(failingPages(), "hi", {
+      poster,
+      forget: async () => {},
+      concurrency: 8,
+    }).then(
       () => assert.fail("expected the broadcast to fail"),
       (reason: unknown) => reason,
     );
@@ -74,7 +88,9 @@ describe("broadcast fan-out", function () {
   it("logs at most ten failed recipients per broadcast and counts every failure by error name", async function () {
     const poster: ConnectionPoster = {
       async post(id) {
-        throw Object.assign(new Error("denied"), { name: id.startsWith("f") ? "ForbiddenException" : "TimeoutError" });
+        throw Object.assign(new Error("denied"), {
+          name: id.startsWith("f") ? "ForbiddenException" : "TimeoutError",
+        });
       },
     };
     const ids = [...Array.from({ length: 25 }, (_, i) => `f${i}`), "t0", "t1"];
@@ -82,7 +98,11 @@ describe("broadcast fan-out", function () {
     const originalError = console.error;
     console.error = (line: unknown) => logged.push(line);
     try {
-      const result = await broadcast(pagesOf(ids), "hi", { poster, forget: async () => {}, concurrency: 4 });
+      const result = await broadcast(pagesOf(ids), "hi", {
+        poster,
+        forget: async () => {},
+        concurrency: 4,
+      });
       assert.equal(result.failed, 27);
       assert.deepEqual(result.failures, { ForbiddenException: 25, TimeoutError: 2 });
     } finally {

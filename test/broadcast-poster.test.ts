@@ -42,9 +42,14 @@ class ScriptedApi {
           remotePort: req.socket.remotePort,
         });
         const answer = this.script.length > 1 ? this.script.shift()! : this.script[0];
-        const headers: http.OutgoingHttpHeaders = { "content-type": "application/json", "x-amzn-RequestId": "req-1" };
+        const headers: http.OutgoingHttpHeaders = {
+          "content-type": "application/json",
+          "x-amzn-RequestId": "req-1",
+        };
         if (answer.errorType) headers["x-amzn-ErrorType"] = answer.errorType;
-        res.writeHead(answer.status, headers).end(answer.body ?? (answer.status === 200 ? "" : '{"message":"scripted"}'));
+        res
+          .writeHead(answer.status, headers)
+          .end(answer.body ?? (answer.status === 200 ? "" : '{"message":"scripted"}'));
       });
     });
   }
@@ -134,7 +139,9 @@ describe("@connections poster (signed keep-alive posts)", function () {
     assert.ok(scope(ours.headers), `unexpected authorization: ${ours.headers.authorization}`);
     // The same signed headers as the SDK's, but for its telemetry (invocation id, retry count, user agent).
     const telemetry = new Set(["amz-sdk-invocation-id", "amz-sdk-request", "x-amz-user-agent"]);
-    const sdkSigned = scope(sdk.headers)!.split(";").filter((name) => !telemetry.has(name));
+    const sdkSigned = scope(sdk.headers)!
+      .split(";")
+      .filter((name) => !telemetry.has(name));
     assert.deepEqual(scope(ours.headers)!.split(";"), sdkSigned);
     assert.equal(ours.headers["x-amz-content-sha256"], sdk.headers["x-amz-content-sha256"]);
   });
@@ -156,7 +163,13 @@ describe("@connections poster (signed keep-alive posts)", function () {
   });
 
   it("reads the error name from a JSON body's __type when the header is missing", async function () {
-    api.answer({ status: 413, body: JSON.stringify({ __type: "com.amazonaws#PayloadTooLargeException", message: "too big" }) });
+    api.answer({
+      status: 413,
+      body: JSON.stringify({
+        __type: "com.amazonaws#PayloadTooLargeException",
+        message: "too big",
+      }),
+    });
     const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA));
     assert.ok(err instanceof PayloadTooLargeException);
     assert.equal(err.message, "too big");
@@ -178,7 +191,9 @@ describe("@connections poster (signed keep-alive posts)", function () {
 
   it("does not retry a throttled post past its deadline (the Lambda's remaining time)", async function () {
     api.answer(THROTTLED, { status: 200 });
-    const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA, Date.now()));
+    const err = await rejection(
+      managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA, Date.now()),
+    );
     assert.equal(err.name, "LimitExceededException");
     assert.equal(api.received.length, 1);
   });

@@ -42,7 +42,15 @@ describe("handler bundles as deployed", function () {
 
   const samples: Record<HandlerName, [ReturnType<typeof websocketEvent>, number]> = {
     connect: [websocketEvent("CONNECT", "$connect", "cold0000000000A="), 200],
-    message: [websocketEvent("MESSAGE", "sendmessage", "listener000000A=", '{"action":"sendmessage","data":"hi"}'), 200],
+    message: [
+      websocketEvent(
+        "MESSAGE",
+        "sendmessage",
+        "listener000000A=",
+        '{"action":"sendmessage","data":"hi"}',
+      ),
+      200,
+    ],
     default: [websocketEvent("MESSAGE", "$default", "cold0000000000A=", "hello?"), 400],
     disconnect: [websocketEvent("DISCONNECT", "$disconnect", "cold0000000000A="), 200],
   };
@@ -51,18 +59,22 @@ describe("handler bundles as deployed", function () {
     it(`the ${name} bundle loads as an ES module in a fresh Node process and answers a sample event`, async function () {
       const bundlePath = await writeBundle(name, dir);
       const [event, expectedStatus] = samples[name];
-      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", COLD_START, bundlePath, JSON.stringify(event)], {
-        env: {
-          PATH: process.env.PATH,
-          AWS_REGION: TEST_REGION,
-          AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-          AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-          TABLE_NAME: tableName,
-          MANAGEMENT_ENDPOINT: api.endpoint,
+      const { stdout } = await run(
+        process.execPath,
+        ["--input-type=module", "-e", COLD_START, bundlePath, JSON.stringify(event)],
+        {
+          env: {
+            PATH: process.env.PATH,
+            AWS_REGION: TEST_REGION,
+            AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+            AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+            TABLE_NAME: tableName,
+            MANAGEMENT_ENDPOINT: api.endpoint,
+          },
         },
-      });
+      );
       // The handler logs to stdout too; the result is the last line.
       assert.equal(JSON.parse(stdout.trim().split("\n").pop()!).statusCode, expectedStatus);
       if (name === "message") assert.deepEqual(api.delivered.get("listener000000A="), ["hi"]);
@@ -72,8 +84,17 @@ describe("handler bundles as deployed", function () {
   it("a bundled CommonJS dependency can require Node built-ins (the ESM require banner)", async function () {
     const bundlePath = path.join(dir, "commonjs", "index.mjs");
     fs.mkdirSync(path.dirname(bundlePath), { recursive: true });
-    fs.writeFileSync(bundlePath, await bundleModule(path.join(__dirname, "fixtures", "commonjs-handler.mjs")));
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", COLD_START, bundlePath, '{"text":"abc"}']);
+    fs.writeFileSync(
+      bundlePath,
+      await bundleModule(path.join(__dirname, "fixtures", "commonjs-handler.mjs")),
+    );
+    const { stdout } = await run(process.execPath, [
+      "--input-type=module",
+      "-e",
+      COLD_START,
+      bundlePath,
+      '{"text":"abc"}',
+    ]);
     const result = JSON.parse(stdout.trim().split("\n").pop()!);
     assert.deepEqual(result, {
       statusCode: 200,

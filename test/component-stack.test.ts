@@ -11,8 +11,20 @@ import {
   DEFAULT_THROTTLE,
 } from "../components/web-socket-chat";
 import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
-import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION, HANDLER_NAMES } from "../handlers/routes";
-import { finishProgram, ProgramRecord, PROJECT, REGION, startProgram, TYPES, valueOf } from "./support/component-mocks";
+import {
+  DEFAULT_MESSAGE_ROUTE,
+  DEFAULT_ROUTE_SELECTION_EXPRESSION,
+  HANDLER_NAMES,
+} from "../handlers/routes";
+import {
+  finishProgram,
+  ProgramRecord,
+  PROJECT,
+  REGION,
+  startProgram,
+  TYPES,
+  valueOf,
+} from "./support/component-mocks";
 
 const ROOT = path.resolve(__dirname, "..");
 const PROGRAM = path.join(ROOT, "index.ts");
@@ -32,9 +44,13 @@ interface StackOutputs {
 }
 
 /** Runs index.ts afresh, as `pulumi up` would, with `config` as the stack's project config. */
-async function runStack(config: Record<string, string> = {}): Promise<{ record: ProgramRecord; outputs: StackOutputs }> {
+async function runStack(
+  config: Record<string, string> = {},
+): Promise<{ record: ProgramRecord; outputs: StackOutputs }> {
   // As the CLI does: Pulumi.yaml's defaults, overridden by the stack's own values.
-  const defaults = Object.fromEntries(Object.entries(configSchema).map(([key, schema]) => [key, String(schema.default)]));
+  const defaults = Object.fromEntries(
+    Object.entries(configSchema).map(([key, schema]) => [key, String(schema.default)]),
+  );
   const namespaced = Object.fromEntries(
     Object.entries({ ...defaults, ...config }).map(([key, value]) => [`${PROJECT}:${key}`, value]),
   );
@@ -55,8 +71,14 @@ describe("the stack program (index.ts)", () => {
     const { record, outputs } = await runStack();
     assert.equal(record.ofType(TYPES.component).length, 1);
     assert.deepEqual(Object.keys(outputs).sort(), ["managementEndpoint", "tableName", "url"]);
-    assert.equal(await valueOf(outputs.url), `wss://chat-api-id.execute-api.${REGION}.amazonaws.com/dev`);
-    assert.equal(await valueOf(outputs.managementEndpoint), `https://chat-api-id.execute-api.${REGION}.amazonaws.com/dev`);
+    assert.equal(
+      await valueOf(outputs.url),
+      `wss://chat-api-id.execute-api.${REGION}.amazonaws.com/dev`,
+    );
+    assert.equal(
+      await valueOf(outputs.managementEndpoint),
+      `https://chat-api-id.execute-api.${REGION}.amazonaws.com/dev`,
+    );
     assert.equal(await valueOf(outputs.tableName), "chat-connections-7f3a2b1");
   });
 
@@ -73,11 +95,21 @@ describe("the stack program (index.ts)", () => {
       lambdaMemorySize: "3008",
       logRetentionDays: "7",
     };
-    assert.deepEqual(Object.keys(config).sort(), Object.keys(configSchema).sort(), "this test sets every documented key");
+    assert.deepEqual(
+      Object.keys(config).sort(),
+      Object.keys(configSchema).sort(),
+      "this test sets every documented key",
+    );
     const { record, outputs } = await runStack(config);
 
-    assert.equal(await valueOf(outputs.url), `wss://chat-api-id.execute-api.${REGION}.amazonaws.com/prod`);
-    assert.equal(record.ofType(TYPES.api)[0].inputs.routeSelectionExpression, "$request.body.message");
+    assert.equal(
+      await valueOf(outputs.url),
+      `wss://chat-api-id.execute-api.${REGION}.amazonaws.com/prod`,
+    );
+    assert.equal(
+      record.ofType(TYPES.api)[0].inputs.routeSelectionExpression,
+      "$request.body.message",
+    );
     assert.equal(record.named("chat-message-route").inputs.routeKey, "pushmessage");
     assert.deepEqual(record.ofType(TYPES.stage)[0].inputs.defaultRouteSettings, {
       throttlingBurstLimit: 30,

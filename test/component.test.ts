@@ -55,7 +55,9 @@ function grantsOf(handler: HandlerName): string[] {
   return statementsOf(handler)
     .flatMap((s) => {
       assert.equal(s.Effect, "Allow");
-      return [s.Action].flat().flatMap((action) => [s.Resource].flat().map((resource) => `${action} on ${resource}`));
+      return [s.Action]
+        .flat()
+        .flatMap((action) => [s.Resource].flat().map((resource) => `${action} on ${resource}`));
     })
     .sort();
 }
@@ -86,7 +88,12 @@ describe("WebSocketChat component", () => {
 
     it("routes $connect, $disconnect, sendmessage and $default, each to its own integration", () => {
       const routes = record.ofType(TYPES.route);
-      assert.deepEqual(routes.map((r) => r.inputs.routeKey).sort(), ["$connect", "$default", "$disconnect", "sendmessage"]);
+      assert.deepEqual(routes.map((r) => r.inputs.routeKey).sort(), [
+        "$connect",
+        "$default",
+        "$disconnect",
+        "sendmessage",
+      ]);
       for (const handler of HANDLER_NAMES) {
         const route = record.named(`chat-${handler}-route`);
         assert.equal(route.inputs.routeKey, DEFAULT_ROUTE_KEYS[handler]);
@@ -103,7 +110,10 @@ describe("WebSocketChat component", () => {
         assert.equal(inputs.integrationType, "AWS_PROXY");
         assert.equal(inputs.integrationMethod, "POST");
         const fnArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${functionInputs(handler).name}`;
-        assert.equal(inputs.integrationUri, `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${fnArn}/invocations`);
+        assert.equal(
+          inputs.integrationUri,
+          `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${fnArn}/invocations`,
+        );
       }
     });
 
@@ -135,12 +145,28 @@ describe("WebSocketChat component", () => {
         const role = record.named(`chat-${handler}-role`);
         assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy), {
           Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Principal: { Service: "lambda.amazonaws.com" } }],
+          Statement: [
+            {
+              Effect: "Allow",
+              Action: "sts:AssumeRole",
+              Principal: { Service: "lambda.amazonaws.com" },
+            },
+          ],
         });
-        assert.equal(functionInputs(handler).role, `arn:aws:iam::${ACCOUNT}:role/chat-${handler}-role-9c8d7e6`);
-        assert.equal(record.named(`chat-${handler}-policy`).inputs.role, `chat-${handler}-role-9c8d7e6`);
+        assert.equal(
+          functionInputs(handler).role,
+          `arn:aws:iam::${ACCOUNT}:role/chat-${handler}-role-9c8d7e6`,
+        );
+        assert.equal(
+          record.named(`chat-${handler}-policy`).inputs.role,
+          `chat-${handler}-role-9c8d7e6`,
+        );
       }
-      assert.equal(record.ofType(TYPES.rolePolicy).length, 4, "one inline policy per role, nothing attached besides");
+      assert.equal(
+        record.ofType(TYPES.rolePolicy).length,
+        4,
+        "one inline policy per role, nothing attached besides",
+      );
     });
 
     it("grants $connect only PutItem on the table, plus its own log streams", () => {
@@ -185,7 +211,10 @@ describe("WebSocketChat component", () => {
             assert.ok(!action.includes("*"), `${handler}: wildcard action ${action}`);
           }
           for (const resource of [statement.Resource].flat()) {
-            assert.ok(allowed.includes(resource), `${handler}: resource ${resource} is wider than needed`);
+            assert.ok(
+              allowed.includes(resource),
+              `${handler}: resource ${resource} is wider than needed`,
+            );
           }
         }
       }
@@ -193,7 +222,10 @@ describe("WebSocketChat component", () => {
 
     it("creates each function only after its role policy exists", () => {
       for (const handler of HANDLER_NAMES) {
-        assert.ok(record.named(`chat-${handler}`).dependsOn.includes(`chat-${handler}-policy`), handler);
+        assert.ok(
+          record.named(`chat-${handler}`).dependsOn.includes(`chat-${handler}-policy`),
+          handler,
+        );
       }
     });
 
@@ -223,7 +255,11 @@ describe("WebSocketChat component", () => {
         assert.equal(fn.handler, "index.handler");
         const assets = await fn.code.assets;
         assert.deepEqual(Object.keys(assets), ["index.mjs"]);
-        assert.equal(await assets["index.mjs"].text, await bundleHandler(handler), `${handler} deploys its own bundle`);
+        assert.equal(
+          await assets["index.mjs"].text,
+          await bundleHandler(handler),
+          `${handler} deploys its own bundle`,
+        );
       }
     });
 
@@ -259,7 +295,10 @@ describe("WebSocketChat component", () => {
       assert.equal(stages[0].inputs.deploymentId, undefined);
       assert.deepEqual(record.ofType(TYPES.deployment), []);
       for (const handler of HANDLER_NAMES) {
-        assert.ok(stages[0].dependsOn.includes(`chat-${handler}-route`), "the first deployment carries every route");
+        assert.ok(
+          stages[0].dependsOn.includes(`chat-${handler}-route`),
+          "the first deployment carries every route",
+        );
       }
     });
 
@@ -282,8 +321,14 @@ describe("WebSocketChat component", () => {
     });
 
     it("exports the wss:// URL, the https:// management endpoint and the table name", async () => {
-      assert.equal(await valueOf(chat.url), `wss://chat-api-id.execute-api.${REGION}.amazonaws.com/dev`);
-      assert.equal(await valueOf(chat.managementEndpoint), `https://chat-api-id.execute-api.${REGION}.amazonaws.com/dev`);
+      assert.equal(
+        await valueOf(chat.url),
+        `wss://chat-api-id.execute-api.${REGION}.amazonaws.com/dev`,
+      );
+      assert.equal(
+        await valueOf(chat.managementEndpoint),
+        `https://chat-api-id.execute-api.${REGION}.amazonaws.com/dev`,
+      );
       assert.equal(await valueOf(chat.tableName), "chat-connections-7f3a2b1");
     });
 
@@ -291,8 +336,16 @@ describe("WebSocketChat component", () => {
       assert.equal(await valueOf(chat.api.id), "chat-api-id");
       assert.equal(await valueOf(chat.stage.name), "dev");
       assert.equal(await valueOf(chat.table.name), "chat-connections-7f3a2b1");
-      assert.deepEqual(Object.keys(chat.handlers).sort(), ["$connect", "$default", "$disconnect", "sendmessage"]);
-      assert.equal(await valueOf(chat.handlers["sendmessage"].function.name), functionInputs("message").name);
+      assert.deepEqual(Object.keys(chat.handlers).sort(), [
+        "$connect",
+        "$default",
+        "$disconnect",
+        "sendmessage",
+      ]);
+      assert.equal(
+        await valueOf(chat.handlers["sendmessage"].function.name),
+        functionInputs("message").name,
+      );
       assert.equal(await valueOf(chat.handlers["$connect"].route.routeKey), "$connect");
     });
 
@@ -301,18 +354,33 @@ describe("WebSocketChat component", () => {
       assert.equal(component.name, "chat");
       const children = record.resources.filter((r) => r !== component);
       assert.equal(children.length, 1 + 1 + 4 * 7 + 1, "table, API, 7 resources per route, stage");
-      for (const child of children) assert.equal(child.parent, "chat", `${child.type} ${child.name}`);
+      for (const child of children)
+        assert.equal(child.parent, "chat", `${child.type} ${child.name}`);
     });
   });
 
   describe("with arguments", () => {
     it("selects routes by $request.body.message and broadcasts on pushmessage when so configured", async () => {
-      await deploy({ routeSelectionExpression: "$request.body.message", messageRoute: "pushmessage" });
-      assert.equal(record.ofType(TYPES.api)[0].inputs.routeSelectionExpression, "$request.body.message");
+      await deploy({
+        routeSelectionExpression: "$request.body.message",
+        messageRoute: "pushmessage",
+      });
+      assert.equal(
+        record.ofType(TYPES.api)[0].inputs.routeSelectionExpression,
+        "$request.body.message",
+      );
       const route = record.named("chat-message-route").inputs;
       assert.equal(route.routeKey, "pushmessage");
-      assert.equal(record.named("chat-message-invoke").inputs.sourceArn, `${API_ARN}/*/pushmessage`);
-      assert.deepEqual(Object.keys(chat.handlers).sort(), ["$connect", "$default", "$disconnect", "pushmessage"]);
+      assert.equal(
+        record.named("chat-message-invoke").inputs.sourceArn,
+        `${API_ARN}/*/pushmessage`,
+      );
+      assert.deepEqual(Object.keys(chat.handlers).sort(), [
+        "$connect",
+        "$default",
+        "$disconnect",
+        "pushmessage",
+      ]);
       for (const handler of HANDLER_NAMES) {
         const { variables } = functionInputs(handler).environment;
         assert.equal(variables.ROUTE_SELECTION_EXPRESSION, "$request.body.message");
@@ -335,15 +403,27 @@ describe("WebSocketChat component", () => {
       });
       const stage = record.ofType(TYPES.stage)[0].inputs;
       assert.equal(stage.name, "prod");
-      assert.deepEqual(stage.defaultRouteSettings, { throttlingBurstLimit: 20, throttlingRateLimit: 10 });
-      assert.equal(await valueOf(chat.url), `wss://chat-api-id.execute-api.${REGION}.amazonaws.com/prod`);
-      assert.deepEqual(grantsOf("default")[0], `execute-api:ManageConnections on ${API_ARN}/prod/POST/@connections/*`);
+      assert.deepEqual(stage.defaultRouteSettings, {
+        throttlingBurstLimit: 20,
+        throttlingRateLimit: 10,
+      });
+      assert.equal(
+        await valueOf(chat.url),
+        `wss://chat-api-id.execute-api.${REGION}.amazonaws.com/prod`,
+      );
+      assert.deepEqual(
+        grantsOf("default")[0],
+        `execute-api:ManageConnections on ${API_ARN}/prod/POST/@connections/*`,
+      );
       for (const handler of HANDLER_NAMES) {
         const fn = functionInputs(handler);
         assert.equal(fn.runtime, "nodejs22.x");
         assert.deepEqual(fn.architectures, ["x86_64"]);
         assert.equal(fn.environment.variables.CONNECTION_TTL_SECONDS, "600");
-        assert.equal(fn.environment.variables.MANAGEMENT_ENDPOINT, `https://chat-api-id.execute-api.${REGION}.amazonaws.com/prod`);
+        assert.equal(
+          fn.environment.variables.MANAGEMENT_ENDPOINT,
+          `https://chat-api-id.execute-api.${REGION}.amazonaws.com/prod`,
+        );
         assert.equal(record.named(`chat-${handler}-logs`).inputs.retentionInDays, 30);
       }
       const memory = HANDLER_NAMES.map((h) => functionInputs(h).memorySize);
@@ -355,10 +435,18 @@ describe("WebSocketChat component", () => {
     it("tags every child that takes tags", async () => {
       const tags = { project: "chat", owner: "team-a" };
       await deploy({ tags });
-      const taggable: string[] = [TYPES.api, TYPES.stage, TYPES.table, TYPES.function, TYPES.role, TYPES.logGroup];
+      const taggable: string[] = [
+        TYPES.api,
+        TYPES.stage,
+        TYPES.table,
+        TYPES.function,
+        TYPES.role,
+        TYPES.logGroup,
+      ];
       const tagged = record.resources.filter((r) => taggable.includes(r.type));
       assert.equal(tagged.length, 1 + 1 + 1 + 4 + 4 + 4);
-      for (const resource of tagged) assert.deepEqual(resource.inputs.tags, tags, `${resource.type} ${resource.name}`);
+      for (const resource of tagged)
+        assert.deepEqual(resource.inputs.tags, tags, `${resource.type} ${resource.name}`);
     });
 
     it("refuses throttle limits and TTLs that are not positive, and stage names API Gateway would refuse", async () => {
@@ -367,9 +455,15 @@ describe("WebSocketChat component", () => {
         assert.throws(() => new WebSocketChat("a", { throttle: { burstLimit: 0 } }), /burstLimit/);
         assert.throws(() => new WebSocketChat("b", { throttle: { rateLimit: 0 } }), /rateLimit/);
         assert.throws(() => new WebSocketChat("c", { throttle: { rateLimit: -5 } }), /rateLimit/);
-        assert.throws(() => new WebSocketChat("d", { connectionTtlSeconds: 0 }), /connectionTtlSeconds/);
+        assert.throws(
+          () => new WebSocketChat("d", { connectionTtlSeconds: 0 }),
+          /connectionTtlSeconds/,
+        );
         assert.throws(() => new WebSocketChat("e", { messageRoute: "$connect" }), /messageRoute/);
-        assert.throws(() => new WebSocketChat("f", { stageName: "team.prod" }), /stageName "team.prod"/);
+        assert.throws(
+          () => new WebSocketChat("f", { stageName: "team.prod" }),
+          /stageName "team.prod"/,
+        );
       } finally {
         await finishProgram();
       }
@@ -387,7 +481,10 @@ describe("WebSocketChat component", () => {
       const dev = await namesIn("dev");
       const prod = await namesIn("prod");
       assert.equal(dev.length, 4);
-      assert.deepEqual(dev.filter((name) => prod.includes(name)), []);
+      assert.deepEqual(
+        dev.filter((name) => prod.includes(name)),
+        [],
+      );
     });
   });
 
@@ -408,7 +505,8 @@ describe("WebSocketChat component", () => {
     it("name their functions and log groups apart even when nothing but the component name differs", () => {
       const functionNames = record.ofType(TYPES.function).map((f) => f.inputs.name as string);
       assert.equal(new Set(functionNames).size, 8);
-      for (const name of functionNames) assert.match(name, /^(chat|support)-/, "named after their component");
+      for (const name of functionNames)
+        assert.match(name, /^(chat|support)-/, "named after their component");
     });
 
     it("keep separate tables, functions and log groups, each granting only its own table", () => {
@@ -417,8 +515,16 @@ describe("WebSocketChat component", () => {
       const logGroups = record.ofType(TYPES.logGroup).map((l) => l.inputs.name);
       assert.equal(new Set(logGroups).size, 8);
       assert.deepEqual(
-        record.ofType(TYPES.function).filter((f) => f.name.startsWith("support-")).map((f) => f.inputs.loggingConfig.logGroup).sort(),
-        record.ofType(TYPES.logGroup).filter((l) => l.name.startsWith("support-")).map((l) => l.inputs.name).sort(),
+        record
+          .ofType(TYPES.function)
+          .filter((f) => f.name.startsWith("support-"))
+          .map((f) => f.inputs.loggingConfig.logGroup)
+          .sort(),
+        record
+          .ofType(TYPES.logGroup)
+          .filter((l) => l.name.startsWith("support-"))
+          .map((l) => l.inputs.name)
+          .sort(),
       );
       const supportPolicy = record.named("support-connect-policy").inputs.policy as string;
       assert.ok(supportPolicy.includes("table/support-connections-"));

@@ -6,16 +6,21 @@ import { ConnectionStore } from "../handlers/lib/connection-store";
 function pagedClient(pages: string[][]): { client: DynamoDBClient; scans: number } {
   const state = { scans: 0 };
   const client = {
-    send: async (command: { input: { ExclusiveStartKey?: { connectionId: { S: string } } } }): Promise<Partial<ScanCommandOutput>> => {
+    send: async (command: {
+      input: { ExclusiveStartKey?: { connectionId: { S: string } } };
+    }): Promise<Partial<ScanCommandOutput>> => {
       state.scans++;
       const index = Number(command.input.ExclusiveStartKey?.connectionId.S ?? 0);
       return {
         Items: pages[index].map((id) => ({ connectionId: { S: id } })),
-        LastEvaluatedKey: index + 1 < pages.length ? { connectionId: { S: String(index + 1) } } : undefined,
+        LastEvaluatedKey:
+          index + 1 < pages.length ? { connectionId: { S: String(index + 1) } } : undefined,
       };
     },
   };
-  return Object.defineProperty({ client: client as unknown as DynamoDBClient }, "scans", { get: () => state.scans }) as {
+  return Object.defineProperty({ client: client as unknown as DynamoDBClient }, "scans", {
+    get: () => state.scans,
+  }) as {
     client: DynamoDBClient;
     scans: number;
   };

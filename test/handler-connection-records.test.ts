@@ -57,7 +57,9 @@ describe("$connect and $disconnect handlers", function () {
   it("connect answers 500, refusing the handshake, when the record cannot be written", async function () {
     const connect = await startHandler("connect", environment({ TABLE_NAME: "no-such-table" }));
     try {
-      const result = await connect.invoke(websocketEvent("CONNECT", "$connect", "R1kmxc2VNjMCFIA="));
+      const result = await connect.invoke(
+        websocketEvent("CONNECT", "$connect", "R1kmxc2VNjMCFIA="),
+      );
       assert.equal(result.statusCode, 500);
     } finally {
       await connect.close();
@@ -71,7 +73,9 @@ describe("$connect and $disconnect handlers", function () {
     ]);
     const disconnect = await startHandler("disconnect", environment());
     try {
-      const result = await disconnect.invoke(websocketEvent("DISCONNECT", "$disconnect", "leaving00000000="));
+      const result = await disconnect.invoke(
+        websocketEvent("DISCONNECT", "$disconnect", "leaving00000000="),
+      );
       assert.equal(result.statusCode, 200);
       assert.deepEqual(await dynamo.ids(tableName), ["staying00000000="]);
     } finally {

@@ -15,8 +15,15 @@ describe("$default handler", function () {
     api.reset();
   });
 
-  async function sendUnroutable(sender: string, body: string, environment: Record<string, string> = {}) {
-    const handler = await startHandler("default", { MANAGEMENT_ENDPOINT: api.endpoint, ...environment });
+  async function sendUnroutable(
+    sender: string,
+    body: string,
+    environment: Record<string, string> = {},
+  ) {
+    const handler = await startHandler("default", {
+      MANAGEMENT_ENDPOINT: api.endpoint,
+      ...environment,
+    });
     try {
       return await handler.invoke(websocketEvent("MESSAGE", "$default", sender, body));
     } finally {
@@ -25,7 +32,10 @@ describe("$default handler", function () {
   }
 
   it("replies to the sender only with a JSON error naming the valid action and message shape", async function () {
-    const result = await sendUnroutable("sender0000+/000=", JSON.stringify({ action: "shout", data: "hi" }));
+    const result = await sendUnroutable(
+      "sender0000+/000=",
+      JSON.stringify({ action: "shout", data: "hi" }),
+    );
     assert.equal(result.statusCode, 400);
     assert.deepEqual([...api.delivered.keys()], ["sender0000+/000="]);
     const reply = JSON.parse(api.delivered.get("sender0000+/000=")![0]);

@@ -2,7 +2,11 @@ import { strict as assert } from "assert";
 import { logError, logInfo } from "../handlers/lib/log";
 
 describe("handler logs", function () {
-  const original = { log: console.log, error: console.error, format: process.env.AWS_LAMBDA_LOG_FORMAT };
+  const original = {
+    log: console.log,
+    error: console.error,
+    format: process.env.AWS_LAMBDA_LOG_FORMAT,
+  };
   let written: unknown[][];
 
   beforeEach(function () {
@@ -21,7 +25,10 @@ describe("handler logs", function () {
     process.env.AWS_LAMBDA_LOG_FORMAT = "JSON";
     logInfo("broadcast", { delivered: 3 });
     logError("post_failed", { connectionId: "abc=" });
-    assert.deepEqual(written, [[{ event: "broadcast", delivered: 3 }], [{ event: "post_failed", connectionId: "abc=" }]]);
+    assert.deepEqual(written, [
+      [{ event: "broadcast", delivered: 3 }],
+      [{ event: "post_failed", connectionId: "abc=" }],
+    ]);
   });
 
   it("writes one line of JSON text elsewhere (text format, local mode)", function () {
@@ -29,6 +36,9 @@ describe("handler logs", function () {
     logInfo("broadcast", { delivered: 3 });
     process.env.AWS_LAMBDA_LOG_FORMAT = "Text";
     logError("post_failed", { connectionId: "abc=" });
-    assert.deepEqual(written, [['{"event":"broadcast","delivered":3}'], ['{"event":"post_failed","connectionId":"abc="}']]);
+    assert.deepEqual(written, [
+      ['{"event":"broadcast","delivered":3}'],
+      ['{"event":"post_failed","connectionId":"abc="}'],
+    ]);
   });
 });

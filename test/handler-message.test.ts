@@ -7,7 +7,10 @@ const LIVE = 4_000_000_000; // an expiry far in the future (epoch seconds)
 
 function ids(prefix: string, count: number): string[] {
   // 16 characters ending in "=", like API Gateway's; "+" and "/" make URL-encoding bugs show.
-  return Array.from({ length: count }, (_, i) => `${prefix}+/${String(i).padStart(15 - prefix.length - 2, "0")}=`);
+  return Array.from(
+    { length: count },
+    (_, i) => `${prefix}+/${String(i).padStart(15 - prefix.length - 2, "0")}=`,
+  );
 }
 
 describe("message route handler (broadcast)", function () {
@@ -28,7 +31,11 @@ describe("message route handler (broadcast)", function () {
     await dynamo.createConnectionsTable(tableName);
   });
 
-  async function sendMessage(sender: string, body: string, extraEnv: Record<string, string> = {}): Promise<HandlerResult> {
+  async function sendMessage(
+    sender: string,
+    body: string,
+    extraEnv: Record<string, string> = {},
+  ): Promise<HandlerResult> {
     const handler = await startHandler("message", {
       TABLE_NAME: tableName,
       MANAGEMENT_ENDPOINT: api.endpoint,
@@ -44,10 +51,17 @@ describe("message route handler (broadcast)", function () {
 
   it("delivers data to every connection, the sender included, across many Scan pages", async function () {
     const everyone = ids("p", 23);
-    await dynamo.putConnections(tableName, everyone.map((id) => ({ id, expiresAt: LIVE })));
-    const result = await sendMessage(everyone[0], JSON.stringify({ action: "sendmessage", data: "hello world" }), {
-      SCAN_PAGE_SIZE: "4",
-    });
+    await dynamo.putConnections(
+      tableName,
+      everyone.map((id) => ({ id, expiresAt: LIVE })),
+    );
+    const result = await sendMessage(
+      everyone[0],
+      JSON.stringify({ action: "sendmessage", data: "hello world" }),
+      {
+        SCAN_PAGE_SIZE: "4",
+      },
+    );
     assert.equal(result.statusCode, 200);
     assert.deepEqual([...api.delivered.keys()].sort(), everyone.slice().sort());
     for (const id of everyone) assert.deepEqual(api.delivered.get(id), ["hello world"], id);
@@ -56,17 +70,25 @@ describe("message route handler (broadcast)", function () {
   it("sends a string as-is and any other JSON value as JSON text", async function () {
     const [only] = ids("j", 1);
     await dynamo.putConnections(tableName, [{ id: only, expiresAt: LIVE }]);
-    await sendMessage(only, JSON.stringify({ action: "sendmessage", data: { text: "hi", n: [1, 2] } }));
+    await sendMessage(
+      only,
+      JSON.stringify({ action: "sendmessage", data: { text: "hi", n: [1, 2] } }),
+    );
     await sendMessage(only, JSON.stringify({ action: "sendmessage", data: '{"already":"text"}' }));
     assert.deepEqual(api.delivered.get(only), ['{"text":"hi","n":[1,2]}', '{"already":"text"}']);
   });
 
   it("deletes exactly the recipients that are gone, and keeps delivering to the rest", async function () {
     const everyone = ids("g", 10);
-    await dynamo.putConnections(tableName, everyone.map((id) => ({ id, expiresAt: LIVE })));
+    await dynamo.putConnections(
+      tableName,
+      everyone.map((id) => ({ id, expiresAt: LIVE })),
+    );
     const gone = [everyone[2], everyone[7]];
     for (const id of gone) api.answer(id, 410);
-    const result = await sendMessage(everyone[0], JSON.stringify({ data: "hi" }), { SCAN_PAGE_SIZE: "3" });
+    const result = await sendMessage(everyone[0], JSON.stringify({ data: "hi" }), {
+      SCAN_PAGE_SIZE: "3",
+    });
     assert.equal(result.statusCode, 200);
     const expected = everyone.filter((id) => !gone.includes(id));
     assert.deepEqual([...api.delivered.keys()].sort(), expected.slice().sort());
@@ -75,7 +97,10 @@ describe("message route handler (broadcast)", function () {
 
   it("counts and logs a failing recipient, keeps its record and still reaches the others", async function () {
     const everyone = ids("f", 6);
-    await dynamo.putConnections(tableName, everyone.map((id) => ({ id, expiresAt: LIVE })));
+    await dynamo.putConnections(
+      tableName,
+      everyone.map((id) => ({ id, expiresAt: LIVE })),
+    );
     const failing = everyone[1];
     api.answer(failing, 500);
     const result = await sendMessage(everyone[0], JSON.stringify({ data: "still here" }));
@@ -90,7 +115,10 @@ describe("message route handler (broadcast)", function () {
 
   it("retries a throttled (429) recipient and then delivers once", async function () {
     const everyone = ids("t", 3);
-    await dynamo.putConnections(tableName, everyone.map((id) => ({ id, expiresAt: LIVE })));
+    await dynamo.putConnections(
+      tableName,
+      everyone.map((id) => ({ id, expiresAt: LIVE })),
+    );
     api.answer(everyone[1], 429, 200);
     await sendMessage(everyone[0], JSON.stringify({ data: "eventually" }));
     assert.equal(api.attempts.get(everyone[1]), 2);
@@ -117,7 +145,10 @@ describe("message route handler (broadcast)", function () {
   ] as const) {
     it(`answers a message that ${what} with 400 and a JSON error to the sender only`, async function () {
       const everyone = ids("b", 3);
-      await dynamo.putConnections(tableName, everyone.map((id) => ({ id, expiresAt: LIVE })));
+      await dynamo.putConnections(
+        tableName,
+        everyone.map((id) => ({ id, expiresAt: LIVE })),
+      );
       const result = await sendMessage(everyone[0], body);
       assert.equal(result.statusCode, 400);
       assert.deepEqual([...api.delivered.keys()], [everyone[0]]);
@@ -146,7 +177,9 @@ describe("message route handler (broadcast)", function () {
   });
 
   it("answers 500 with a logged reason, instead of throwing, when the table cannot be read", async function () {
-    const result = await sendMessage("r+/000000000000=", JSON.stringify({ data: "lost?" }), { TABLE_NAME: "no-such-table" });
+    const result = await sendMessage("r+/000000000000=", JSON.stringify({ data: "lost?" }), {
+      TABLE_NAME: "no-such-table",
+    });
     assert.equal(result.statusCode, 500);
     assert.equal(api.delivered.size, 0);
   });

@@ -17,7 +17,11 @@ import { TestClient } from "./support/local-clients";
 const ANY_CREDENTIALS = { accessKeyId: "any", secretAccessKey: "any" };
 
 function dynamoOf(chat: LocalChat): DynamoDBClient {
-  return new DynamoDBClient({ endpoint: chat.dynamoEndpoint, region: "us-east-1", credentials: ANY_CREDENTIALS });
+  return new DynamoDBClient({
+    endpoint: chat.dynamoEndpoint,
+    region: "us-east-1",
+    credentials: ANY_CREDENTIALS,
+  });
 }
 
 async function tableIds(chat: LocalChat): Promise<string[]> {
@@ -104,9 +108,15 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
     it("the SDK reaches connections at managementEndpoint: DeleteConnection runs $disconnect, then GoneException", async () => {
       const alice = await connect();
       const [aliceId] = chat.gateway.connectionIds();
-      const sdk = new ApiGatewayManagementApiClient({ endpoint: chat.managementEndpoint, region: "us-east-1", credentials: ANY_CREDENTIALS });
+      const sdk = new ApiGatewayManagementApiClient({
+        endpoint: chat.managementEndpoint,
+        region: "us-east-1",
+        credentials: ANY_CREDENTIALS,
+      });
       try {
-        await sdk.send(new PostToConnectionCommand({ ConnectionId: aliceId, Data: Buffer.from("hi alice") }));
+        await sdk.send(
+          new PostToConnectionCommand({ ConnectionId: aliceId, Data: Buffer.from("hi alice") }),
+        );
         assert.equal(await alice.next(), "hi alice");
         const disconnected = once(chat.gateway, "disconnect");
         await sdk.send(new DeleteConnectionCommand({ ConnectionId: aliceId }));
@@ -114,7 +124,9 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
         await disconnected;
         assert.deepEqual(await tableIds(chat), []);
         await assert.rejects(
-          sdk.send(new PostToConnectionCommand({ ConnectionId: aliceId, Data: Buffer.from("gone") })),
+          sdk.send(
+            new PostToConnectionCommand({ ConnectionId: aliceId, Data: Buffer.from("gone") }),
+          ),
           (err: unknown) => err instanceof GoneException && err.name === "GoneException",
         );
       } finally {
@@ -184,7 +196,11 @@ describe("local mode lifecycle", function () {
   this.timeout(60_000);
 
   it("closes idle connections after idleTimeoutMs and runs the real $disconnect", async () => {
-    const chat = await startLocalChat({ port: 0, projectDir: await emptyProjectDir(), idleTimeoutMs: 300 });
+    const chat = await startLocalChat({
+      port: 0,
+      projectDir: await emptyProjectDir(),
+      idleTimeoutMs: 300,
+    });
     try {
       const client = await TestClient.connect(chat.url);
       const disconnected = once(chat.gateway, "disconnect");
@@ -239,7 +255,9 @@ async function closeAll(chat: LocalChat, clients: TestClient[]): Promise<void> {
 
 const projectDirs: string[] = [];
 after(async () => {
-  await Promise.all(projectDirs.splice(0).map((dir) => fs.rm(dir, { recursive: true, force: true })));
+  await Promise.all(
+    projectDirs.splice(0).map((dir) => fs.rm(dir, { recursive: true, force: true })),
+  );
 });
 
 /** A project directory with a Pulumi.yaml and no stack file: the built-in defaults apply. */

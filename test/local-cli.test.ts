@@ -20,7 +20,9 @@ class Running {
     };
     child.stdout?.on("data", collect);
     child.stderr?.on("data", collect);
-    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal })),
+    );
     void this.exited.then(() => {
       for (const watcher of [...this.watchers]) watcher();
     });
@@ -117,7 +119,10 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
     await alice.waitFor(/< hello world/);
     await bob.waitFor(/< hello world/);
     await server.waitFor(/message +\S+= sendmessage \d+ bytes/);
-    assert.ok(!server.text.slice(banner).includes("hello world"), "the server logs no message bodies");
+    assert.ok(
+      !server.text.slice(banner).includes("hello world"),
+      "the server logs no message bodies",
+    );
 
     server.kill("SIGINT");
     assert.deepEqual(await server.exited, { code: 0, signal: null });
@@ -152,7 +157,16 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
   it("--help explains the flags and environment variables; a bad flag exits 2", async () => {
     const help = track(startCli("--help"));
     assert.equal((await help.exited).code, 0);
-    for (const flag of ["--port", "--host", "--stack", "--stage", "--data-dir", "--persist", "CHAT_PORT", "CHAT_DATA_DIR"]) {
+    for (const flag of [
+      "--port",
+      "--host",
+      "--stack",
+      "--stage",
+      "--data-dir",
+      "--persist",
+      "CHAT_PORT",
+      "CHAT_DATA_DIR",
+    ]) {
       assert.ok(help.text.includes(flag), flag);
     }
     const bad = track(startCli("--port", "lots"));

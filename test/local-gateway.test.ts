@@ -16,7 +16,8 @@ import { TestClient, refusedUpgradeStatus } from "./support/local-clients";
 /** Every event the gateway sent to a route, with a way to wait for the next one per route. */
 class Integrations {
   readonly events: WebSocketEvent[] = [];
-  private readonly waiters: Array<{ routeKey: string; resolve: (event: WebSocketEvent) => void }> = [];
+  private readonly waiters: Array<{ routeKey: string; resolve: (event: WebSocketEvent) => void }> =
+    [];
 
   /** A route integration that records its event, then answers with `answer(event)`. */
   route(answer: (event: WebSocketEvent) => unknown = () => ({ statusCode: 200 })): RouteInvoker {
@@ -30,7 +31,9 @@ class Integrations {
 
   /** The next event for `routeKey` not yet taken (including ones already received). */
   next(routeKey: string): Promise<WebSocketEvent> {
-    const index = this.events.findIndex((e) => e.requestContext.routeKey === routeKey && !this.taken.has(e));
+    const index = this.events.findIndex(
+      (e) => e.requestContext.routeKey === routeKey && !this.taken.has(e),
+    );
     if (index >= 0) {
       this.taken.add(this.events[index]);
       return Promise.resolve(this.events[index]);
@@ -53,7 +56,8 @@ class Integrations {
   private readonly taken = new Set<WebSocketEvent>();
 }
 
-const FORBIDDEN_FRAME = /^\{"message": "Forbidden", "connectionId":"([A-Za-z0-9+/]{15}=)", "requestId":"([A-Za-z0-9+/]{15}=)"\}$/;
+const FORBIDDEN_FRAME =
+  /^\{"message": "Forbidden", "connectionId":"([A-Za-z0-9+/]{15}=)", "requestId":"([A-Za-z0-9+/]{15}=)"\}$/;
 const INTERNAL_ERROR_FRAME =
   /^\{"message": "Internal server error", "connectionId":"([A-Za-z0-9+/]{15}=)", "requestId":"([A-Za-z0-9+/]{15}=)"\}$/;
 const ID = /^[A-Za-z0-9+/]{15}=$/;
@@ -86,7 +90,10 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
     $default: i.route(),
   });
 
-  async function connect(url = gateway!.url, options?: Parameters<typeof TestClient.connect>[1]): Promise<TestClient> {
+  async function connect(
+    url = gateway!.url,
+    options?: Parameters<typeof TestClient.connect>[1],
+  ): Promise<TestClient> {
     const client = await TestClient.connect(url, options);
     clients.push(client);
     return client;
@@ -121,7 +128,9 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       });
       const event = await integrations.next("$connect");
       try {
-        const get = await fetch(`${gateway!.managementEndpoint}/@connections/${encodeURIComponent(event.requestContext.connectionId)}`);
+        const get = await fetch(
+          `${gateway!.managementEndpoint}/@connections/${encodeURIComponent(event.requestContext.connectionId)}`,
+        );
         assert.equal(get.status, 410);
         assert.equal(get.headers.get("x-amzn-errortype"), "GoneException");
         assert.equal(opened, false);
@@ -157,7 +166,10 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
 
     for (const status of [401, 403, 429, 500]) {
       it(`answers the upgrade with ${status} when $connect returns statusCode ${status}, and runs no $disconnect`, async () => {
-        await start((i) => ({ $connect: i.route(() => ({ statusCode: status })), $disconnect: i.route() }));
+        await start((i) => ({
+          $connect: i.route(() => ({ statusCode: status })),
+          $disconnect: i.route(),
+        }));
         assert.equal(await refusedUpgradeStatus(gateway!.url), status);
         assert.deepEqual(gateway!.connectionIds(), []);
         assert.equal(integrations.count("$disconnect"), 0);
@@ -199,12 +211,21 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
     it("answers 400 to a handshake the WebSocket protocol refuses, without running $connect", async () => {
       await start(chatRoutes);
       const url = new URL(gateway!.url);
-      const handshake = { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" };
+      const handshake = {
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+      };
       for (const headers of [
         { ...handshake, "Sec-WebSocket-Version": "7" },
         { ...handshake, "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "not-a-key" },
       ]) {
-        const request = http.get({ host: url.hostname, port: url.port, path: url.pathname, headers });
+        const request = http.get({
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          headers,
+        });
         const [response] = (await once(request, "response")) as [http.IncomingMessage];
         response.resume();
         assert.equal(response.statusCode, 400, JSON.stringify(headers));
@@ -214,14 +235,22 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
     });
 
     it("selects the subprotocol that $connect returns in Sec-WebSocket-Protocol", async () => {
-      await start((i) => ({ $connect: i.route(() => ({ statusCode: 200, headers: { "Sec-WebSocket-Protocol": "chat.v2" } })) }));
+      await start((i) => ({
+        $connect: i.route(() => ({
+          statusCode: 200,
+          headers: { "Sec-WebSocket-Protocol": "chat.v2" },
+        })),
+      }));
       const client = await connect(undefined, { protocols: ["chat.v1", "chat.v2"] });
       assert.equal(client.socket.protocol, "chat.v2");
     });
 
     it("sends no subprotocol when $connect chooses none, so a client that asked for one gives up", async () => {
       await start(chatRoutes);
-      await assert.rejects(TestClient.connect(gateway!.url, { protocols: ["chat.v1"] }), /no subprotocol/);
+      await assert.rejects(
+        TestClient.connect(gateway!.url, { protocols: ["chat.v1"] }),
+        /no subprotocol/,
+      );
     });
   });
 
@@ -260,9 +289,18 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
     }
 
     it("evaluates nested paths and stringifies non-string values", async () => {
-      await start((i) => ({ $connect: i.route(), "7": i.route(), "true": i.route(), '{"x":1}': i.route(), $default: i.route() }), {
-        routeSelectionExpression: "$request.body.route.key",
-      });
+      await start(
+        (i) => ({
+          $connect: i.route(),
+          "7": i.route(),
+          true: i.route(),
+          '{"x":1}': i.route(),
+          $default: i.route(),
+        }),
+        {
+          routeSelectionExpression: "$request.body.route.key",
+        },
+      );
       const { client } = await connectWithId();
       await client.send(JSON.stringify({ route: { key: 7 } }));
       assert.equal((await integrations.next("7")).requestContext.routeKey, "7");
@@ -272,10 +310,18 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       assert.equal((await integrations.next('{"x":1}')).requestContext.routeKey, '{"x":1}');
     });
 
-    it("routes {\"message\":\"pushmessage\"} with $request.body.message, and the action field means nothing", async () => {
-      await start((i) => ({ $connect: i.route(), pushmessage: i.route(), sendmessage: i.route(), $default: i.route() }), {
-        routeSelectionExpression: "$request.body.message",
-      });
+    it('routes {"message":"pushmessage"} with $request.body.message, and the action field means nothing', async () => {
+      await start(
+        (i) => ({
+          $connect: i.route(),
+          pushmessage: i.route(),
+          sendmessage: i.route(),
+          $default: i.route(),
+        }),
+        {
+          routeSelectionExpression: "$request.body.message",
+        },
+      );
       const { client } = await connectWithId();
       await client.send(JSON.stringify({ message: "pushmessage", data: "hi" }));
       assert.equal((await integrations.next("pushmessage")).requestContext.routeKey, "pushmessage");
@@ -285,7 +331,10 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
     });
 
     it("refuses to start with an expression it cannot evaluate", async () => {
-      await assert.rejects(start(chatRoutes, { routeSelectionExpression: "$request.header.action" }), /route selection expression/);
+      await assert.rejects(
+        start(chatRoutes, { routeSelectionExpression: "$request.header.action" }),
+        /route selection expression/,
+      );
     });
   });
 
@@ -343,16 +392,24 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
   });
 
   describe("5. size limits and binary frames", () => {
-    async function closedWith(send: (client: TestClient) => Promise<void>, code: number): Promise<void> {
+    async function closedWith(
+      send: (client: TestClient) => Promise<void>,
+      code: number,
+    ): Promise<void> {
       const { client, id } = await connectWithId();
       await send(client).catch(() => {}); // the server may close mid-send
       assert.equal((await client.closed).code, code);
       const disconnect = await integrations.next("$disconnect");
       assert.equal(disconnect.requestContext.connectionId, id);
       assert.equal(disconnect.requestContext.disconnectStatusCode, code);
-      assert.equal(integrations.count("sendmessage") + integrations.count("$default"), 0, "no handler ran");
+      assert.equal(
+        integrations.count("sendmessage") + integrations.count("$default"),
+        0,
+        "no handler ran",
+      );
     }
-    const message = (bytes: number) => JSON.stringify({ action: "sendmessage", data: "x".repeat(bytes - 34) });
+    const message = (bytes: number) =>
+      JSON.stringify({ action: "sendmessage", data: "x".repeat(bytes - 34) });
 
     it("accepts a 32 KB frame", async () => {
       await start(chatRoutes);
@@ -378,12 +435,18 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
 
     it("closes with 1009 on a message over 128 KB, even in frames under 32 KB", async () => {
       await start(chatRoutes);
-      await closedWith((client) => sendFragmented(client, message(128 * 1024 + 1), 16 * 1024), 1009);
+      await closedWith(
+        (client) => sendFragmented(client, message(128 * 1024 + 1), 16 * 1024),
+        1009,
+      );
     });
 
     it("closes with 1003 on a binary frame", async () => {
       await start(chatRoutes);
-      await closedWith((client) => client.send(Buffer.from('{"action":"sendmessage"}'), { binary: true }), 1003);
+      await closedWith(
+        (client) => client.send(Buffer.from('{"action":"sendmessage"}'), { binary: true }),
+        1003,
+      );
     });
   });
 
@@ -532,7 +595,10 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       await start(chatRoutes);
       const { client } = await connectWithId();
       await client.close();
-      assert.equal((await integrations.next("$disconnect")).requestContext.disconnectStatusCode, 1005);
+      assert.equal(
+        (await integrations.next("$disconnect")).requestContext.disconnectStatusCode,
+        1005,
+      );
     });
 
     it("gives ids in API Gateway's form, some with the '/' and '+' that need URL-encoding", async () => {
@@ -540,13 +606,17 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       const ids: string[] = [];
       for (let i = 0; i < 4; i++) ids.push((await connectWithId()).id);
       for (const id of ids) assert.match(id, ID);
-      assert.ok(ids.some((id) => id.includes("/") && id.includes("+")), ids.join(" "));
+      assert.ok(
+        ids.some((id) => id.includes("/") && id.includes("+")),
+        ids.join(" "),
+      );
       assert.equal(new Set(ids).size, ids.length);
     });
   });
 
   describe("8. the @connections API", () => {
-    const at = (id: string) => `${gateway!.managementEndpoint}/@connections/${encodeURIComponent(id)}`;
+    const at = (id: string) =>
+      `${gateway!.managementEndpoint}/@connections/${encodeURIComponent(id)}`;
 
     it("POST delivers the raw body as a text frame and answers 200, whatever the signature", async () => {
       await start(chatRoutes);
@@ -612,7 +682,10 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       // The last one is in the base64url form also seen on AWS: well-formed, so Gone rather than 400.
       for (const gone of [id, "R1kmxc2VNjMCFIA=", "JC1dgf9yoAMCK-g="]) {
         for (const method of ["POST", "GET", "DELETE"]) {
-          const response = await fetch(at(gone), { method, body: method === "POST" ? "x" : undefined });
+          const response = await fetch(at(gone), {
+            method,
+            body: method === "POST" ? "x" : undefined,
+          });
           assert.equal(response.status, 410, `${method} ${gone}`);
           assert.equal(response.headers.get("x-amzn-errortype"), "GoneException");
         }
@@ -629,7 +702,10 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
 
     it("answers 403 ForbiddenException when the id was not URL-encoded and its '/' split the path", async () => {
       await start(chatRoutes);
-      const response = await fetch(`${gateway!.managementEndpoint}/@connections/abc/defghijklmnop=`, { method: "POST", body: "x" });
+      const response = await fetch(
+        `${gateway!.managementEndpoint}/@connections/abc/defghijklmnop=`,
+        { method: "POST", body: "x" },
+      );
       assert.equal(response.status, 403);
       assert.equal(response.headers.get("x-amzn-errortype"), "ForbiddenException");
     });
@@ -637,7 +713,8 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
     it("works with the real SDK v3 client: URL-decoded ids, typed GoneException", async () => {
       await start(chatRoutes);
       const connected: Array<{ client: TestClient; id: string }> = [];
-      while (!connected.some(({ id }) => id.includes("/") && id.includes("+"))) connected.push(await connectWithId());
+      while (!connected.some(({ id }) => id.includes("/") && id.includes("+")))
+        connected.push(await connectWithId());
       const { client, id } = connected.find(({ id }) => id.includes("/") && id.includes("+"))!;
       const sdk = new ApiGatewayManagementApiClient({
         endpoint: gateway!.managementEndpoint,
@@ -645,7 +722,9 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
         credentials: { accessKeyId: "any", secretAccessKey: "any" },
       });
       try {
-        await sdk.send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from("via the SDK") }));
+        await sdk.send(
+          new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from("via the SDK") }),
+        );
         assert.equal(await client.next(), "via the SDK");
         const info = await sdk.send(new GetConnectionCommand({ ConnectionId: id }));
         assert.ok(info.ConnectedAt instanceof Date);
@@ -655,7 +734,10 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
         await client.closed;
         const err = await sdk
           .send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from("too late") }))
-          .then(() => undefined, (e: unknown) => e);
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         assert.ok(err instanceof GoneException, `expected GoneException, got ${String(err)}`);
         assert.equal(err.name, "GoneException");
         assert.equal(err.$metadata.httpStatusCode, 410);
@@ -683,19 +765,27 @@ describe("local gateway: API Gateway WebSocket fidelity", function () {
       assert.equal(gateway!.sendDirect(a.id, "to a"), true);
       assert.equal(gateway!.sendDirect("R1kmxc2VNjMCFIA=", "to nobody"), false);
       assert.equal(gateway!.sendToAll("to all"), 2);
-      assert.deepEqual([await a.client.next(), await a.client.next(), await b.client.next()], ["to a", "to all", "to all"]);
+      assert.deepEqual(
+        [await a.client.next(), await a.client.next(), await b.client.next()],
+        ["to a", "to all", "to all"],
+      );
     });
 
     it('emits "connect" when a connection opens and "disconnect" only after $disconnect has run', async () => {
       let finishDisconnect!: () => void;
       const disconnectHeld = new Promise<void>((resolve) => (finishDisconnect = resolve));
-      await start((i) => ({ $connect: i.route(), $disconnect: i.route(() => disconnectHeld.then(() => ({ statusCode: 200 }))) }));
+      await start((i) => ({
+        $connect: i.route(),
+        $disconnect: i.route(() => disconnectHeld.then(() => ({ statusCode: 200 }))),
+      }));
       const connected = once(gateway!, "connect");
       const client = await connect();
       const [id] = (await connected) as [string];
       assert.deepEqual(gateway!.connectionIds(), [id]);
       let disconnected = false;
-      const disconnectedEvent = once(gateway!, "disconnect").then((args) => ((disconnected = true), args));
+      const disconnectedEvent = once(gateway!, "disconnect").then(
+        (args) => ((disconnected = true), args),
+      );
       await client.close(1000);
       await integrations.next("$disconnect");
       assert.equal(disconnected, false, "not before $disconnect finished");
@@ -727,7 +817,20 @@ async function sendFragmented(client: TestClient, body: string, size: number): P
 
 function formatUtc(epochMs: number): string {
   const d = new Date(epochMs);
-  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const months = [
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+  ];
   const p = (n: number) => String(n).padStart(2, "0");
   return `${p(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }

@@ -39,7 +39,10 @@ describe("local Lambda runtime", () => {
     process.env.LEAKY_SHELL_VARIABLE = "from the developer's shell";
     try {
       lambda = await start();
-      const { env, functionName } = await lambda.invoke<{ env: Record<string, string>; functionName: string }>({});
+      const { env, functionName } = await lambda.invoke<{
+        env: Record<string, string>;
+        functionName: string;
+      }>({});
       assert.equal(env.TABLE_NAME, "connections");
       assert.equal(env.AWS_LAMBDA_FUNCTION_NAME, "probe");
       assert.equal(functionName, "probe");
@@ -51,7 +54,10 @@ describe("local Lambda runtime", () => {
 
   it("rejects with the handler's error name and message when it throws", async () => {
     lambda = await start();
-    await assert.rejects(lambda.invoke({ throw: true }), { name: "ProbeError", message: "as asked" });
+    await assert.rejects(lambda.invoke({ throw: true }), {
+      name: "ProbeError",
+      message: "as asked",
+    });
   });
 
   it("rejects an invocation that runs past the timeout, and keeps serving the next", async () => {

@@ -6,7 +6,8 @@ import { readStackConfig } from "../local/stack-config";
 
 describe("local mode reads the stack's settings from the Pulumi files", () => {
   let dir: string;
-  const write = (file: string, lines: string[]) => fs.writeFileSync(path.join(dir, file), lines.join("\n") + "\n");
+  const write = (file: string, lines: string[]) =>
+    fs.writeFileSync(path.join(dir, file), lines.join("\n") + "\n");
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-config-"));

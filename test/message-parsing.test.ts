@@ -4,17 +4,32 @@ import { routeKeyPath } from "../handlers/routes";
 
 describe("parseMessage", function () {
   it("takes a string data as the payload, unchanged", function () {
-    assert.deepEqual(parseMessage('{"action":"sendmessage","data":"hello world"}'), { ok: true, payload: "hello world" });
+    assert.deepEqual(parseMessage('{"action":"sendmessage","data":"hello world"}'), {
+      ok: true,
+      payload: "hello world",
+    });
   });
 
   it("turns any other JSON data into its JSON text", function () {
-    assert.deepEqual(parseMessage('{"data":[1,{"a":true}]}'), { ok: true, payload: '[1,{"a":true}]' });
+    assert.deepEqual(parseMessage('{"data":[1,{"a":true}]}'), {
+      ok: true,
+      payload: '[1,{"a":true}]',
+    });
     assert.deepEqual(parseMessage('{"data":0}'), { ok: true, payload: "0" });
     assert.deepEqual(parseMessage('{"data":false}'), { ok: true, payload: "false" });
   });
 
   it("rejects a body with no data, null data, no body, or a body that is not a JSON object", function () {
-    for (const body of ['{"action":"sendmessage"}', '{"data":null}', undefined, "", "hello", "[]", '"data"', "null"]) {
+    for (const body of [
+      '{"action":"sendmessage"}',
+      '{"data":null}',
+      undefined,
+      "",
+      "hello",
+      "[]",
+      '"data"',
+      "null",
+    ]) {
       const parsed = parseMessage(body);
       assert.equal(parsed.ok, false, String(body));
     }
@@ -30,24 +45,39 @@ describe("parseMessage", function () {
 
 describe("exampleMessage", function () {
   it("builds the valid message for the default routing", function () {
-    assert.deepEqual(exampleMessage({ routeSelectionExpression: "$request.body.action", messageRoute: "sendmessage" }), {
-      action: "sendmessage",
-      data: "hello world",
-    });
+    assert.deepEqual(
+      exampleMessage({
+        routeSelectionExpression: "$request.body.action",
+        messageRoute: "sendmessage",
+      }),
+      {
+        action: "sendmessage",
+        data: "hello world",
+      },
+    );
   });
 
   it("follows a nested selection expression", function () {
-    assert.deepEqual(exampleMessage({ routeSelectionExpression: "$request.body.meta.kind", messageRoute: "chat" }), {
-      meta: { kind: "chat" },
-      data: "hello world",
-    });
+    assert.deepEqual(
+      exampleMessage({ routeSelectionExpression: "$request.body.meta.kind", messageRoute: "chat" }),
+      {
+        meta: { kind: "chat" },
+        data: "hello world",
+      },
+    );
   });
 
   it("reads the ${request.body.x} form of the expression too", function () {
-    assert.deepEqual(exampleMessage({ routeSelectionExpression: "${request.body.message}", messageRoute: "pushmessage" }), {
-      message: "pushmessage",
-      data: "hello world",
-    });
+    assert.deepEqual(
+      exampleMessage({
+        routeSelectionExpression: "${request.body.message}",
+        messageRoute: "pushmessage",
+      }),
+      {
+        message: "pushmessage",
+        data: "hello world",
+      },
+    );
   });
 });
 
@@ -55,7 +85,12 @@ describe("routeKeyPath", function () {
   it("reads the body path of both expression forms and refuses anything else", function () {
     assert.deepEqual(routeKeyPath("$request.body.action"), ["action"]);
     assert.deepEqual(routeKeyPath("${request.body.meta.kind}"), ["meta", "kind"]);
-    for (const unsupported of ["$request.header.action", "$request.body.", "$request.body.a..b", "action"]) {
+    for (const unsupported of [
+      "$request.header.action",
+      "$request.body.",
+      "$request.body.a..b",
+      "action",
+    ]) {
       assert.equal(routeKeyPath(unsupported), undefined, unsupported);
     }
   });

@@ -17,7 +17,9 @@ export class BroadcastInterrupted extends Error {
     readonly result: BroadcastResult,
     readonly cause: unknown,
   ) {
-    super(`Reading recipients failed after ${result.delivered + result.gone + result.failed} posts`);
+    super(
+      `Reading recipients failed after ${result.delivered + result.gone + result.failed} posts`,
+    );
     this.name = "BroadcastInterrupted";
   }
 }
@@ -29,7 +31,7 @@ const MAX_FAILURES_LOGGED = 10;
 export interface BroadcastOptions {
   poster: ConnectionPoster;
   /** Deletes the record of a connection that is gone. */
-  forget(connectionId: string): Promise<void>;
+  forget: (connectionId: string) => Promise<void>;
   /** Posts in flight at once. */
   concurrency: number;
   /** Epoch ms after which throttled posts are no longer retried (the Lambda's remaining time). */
@@ -40,7 +42,9 @@ export interface BroadcastOptions {
 const RETRY_MARGIN_MS = 1_000;
 
 /** When retries must stop for an invocation with `context` (none without one). */
-export function retryDeadline(context?: { getRemainingTimeInMillis(): number }): number | undefined {
+export function retryDeadline(context?: {
+  getRemainingTimeInMillis(): number;
+}): number | undefined {
   return context ? Date.now() + context.getRemainingTimeInMillis() - RETRY_MARGIN_MS : undefined;
 }
 
@@ -54,14 +58,14 @@ export async function broadcast(
   payload: string,
   options: BroadcastOptions,
 ): Promise<BroadcastResult> {
-  const { poster, forget, concurrency, deadline } = options;
+  const { forget, concurrency, deadline } = options;
   const data = Buffer.from(payload);
   const result: BroadcastResult = { delivered: 0, gone: 0, failed: 0, failures: {} };
   const recipients = eachId(pages);
 
   async function deliver(connectionId: string): Promise<void> {
     try {
-      await poster.post(connectionId, data, deadline);
+      await options.poster.post(connectionId, data, deadline);
       result.delivered++;
     } catch (err) {
       if (err instanceof Error && err.name === "GoneException") {
@@ -72,7 +76,8 @@ export async function broadcast(
       } else {
         const error = describeError(err);
         result.failures[error.errorName] = (result.failures[error.errorName] ?? 0) + 1;
-        if (++result.failed <= MAX_FAILURES_LOGGED) logError("post_failed", { connectionId, ...error });
+        if (++result.failed <= MAX_FAILURES_LOGGED)
+          logError("post_failed", { connectionId, ...error });
       }
     }
   }
@@ -86,7 +91,9 @@ export async function broadcast(
   // When reading fails, the other workers finish the posts they have started before this returns:
   // a Lambda is frozen as soon as its handler answers.
   const outcomes = await Promise.allSettled(Array.from({ length: concurrency }, worker));
-  const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+  const failure = outcomes.find(
+    (outcome): outcome is PromiseRejectedResult => outcome.status === "rejected",
+  );
   if (failure) throw new BroadcastInterrupted(result, failure.reason);
   return result;
 }

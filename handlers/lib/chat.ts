@@ -19,7 +19,9 @@ export const BROADCAST_CONCURRENCY = 128;
 
 let store: ConnectionStore | undefined;
 export function connectionStore(): ConnectionStore {
-  store ??= new ConnectionStore(new DynamoDBClient({}), requireEnv(ENV.tableName), { scanPageSize: scanPageSize() });
+  store ??= new ConnectionStore(new DynamoDBClient({}), requireEnv(ENV.tableName), {
+    scanPageSize: scanPageSize(),
+  });
   return store;
 }
 
@@ -31,7 +33,8 @@ export function connectionPoster(): ConnectionPoster {
 
 export function messageShape(): MessageShape {
   return {
-    routeSelectionExpression: process.env[ENV.routeSelectionExpression] || DEFAULT_ROUTE_SELECTION_EXPRESSION,
+    routeSelectionExpression:
+      process.env[ENV.routeSelectionExpression] || DEFAULT_ROUTE_SELECTION_EXPRESSION,
     messageRoute: process.env[ENV.messageRoute] || DEFAULT_MESSAGE_ROUTE,
   };
 }

@@ -24,7 +24,9 @@ export interface HandlerSettings<Value> {
 }
 
 /** The handlers' environment variables for `settings`: one place, so no runner forgets one. */
-export function handlerEnvironment<Value>(settings: HandlerSettings<Value>): Record<string, Value | string> {
+export function handlerEnvironment<Value>(
+  settings: HandlerSettings<Value>,
+): Record<string, Value | string> {
   return {
     [ENV.tableName]: settings.tableName,
     [ENV.managementEndpoint]: settings.managementEndpoint,
@@ -55,6 +57,7 @@ function optionalPositiveInteger(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${name} must be a positive integer, got "${raw}"`);
   return value;
 }

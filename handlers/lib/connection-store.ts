@@ -42,7 +42,10 @@ export class ConnectionStore {
 
   async remove(connectionId: string): Promise<void> {
     await this.client.send(
-      new DeleteItemCommand({ TableName: this.tableName, Key: { [CONNECTION_KEY]: { S: connectionId } } }),
+      new DeleteItemCommand({
+        TableName: this.tableName,
+        Key: { [CONNECTION_KEY]: { S: connectionId } },
+      }),
     );
   }
 

@@ -18,5 +18,7 @@ export function describeError(err: unknown): { errorName: string; errorMessage: 
 // Anywhere else (local mode, the text format) a line of JSON text is what reads best.
 function entry(event: string, fields: Record<string, unknown>): Record<string, unknown> | string {
   const record = { event, ...fields };
-  return process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === "JSON" ? record : JSON.stringify(record);
+  return process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === "JSON"
+    ? record
+    : JSON.stringify(record);
 }

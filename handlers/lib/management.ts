@@ -35,7 +35,10 @@ const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 100, ma
 // A post that has not been answered in this long is abandoned (and counted as failed).
 const REQUEST_TIMEOUT_MS = 10_000;
 
-const TYPED_EXCEPTIONS: Record<string, new (options: ExceptionOptions) => ApiGatewayManagementApiServiceException> = {
+const TYPED_EXCEPTIONS: Record<
+  string,
+  new (options: ExceptionOptions) => ApiGatewayManagementApiServiceException
+> = {
   GoneException,
   ForbiddenException,
   LimitExceededException,
@@ -91,26 +94,37 @@ export function managementPoster(
   async function send(connectionId: string, data: Uint8Array, attempts: number): Promise<void> {
     const { path, headers } = await signedPost(connectionId, data);
     return new Promise<void>((resolve, reject) => {
-      const req = transport.request({ agent, method: "POST", hostname: url.hostname, port, path, headers }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) {
-          res.resume();
-          res.once("end", resolve);
+      const req = transport.request(
+        { agent, method: "POST", hostname: url.hostname, port, path, headers },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            res.resume();
+            res.once("end", resolve);
+            res.once("error", reject);
+            return;
+          }
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
           res.once("error", reject);
-          return;
-        }
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.once("error", reject);
-        res.once("end", () => reject(serviceError(status, res.headers, Buffer.concat(chunks).toString(), attempts)));
-      });
+          res.once("end", () =>
+            reject(serviceError(status, res.headers, Buffer.concat(chunks).toString(), attempts)),
+          );
+        },
+      );
       req.setTimeout(REQUEST_TIMEOUT_MS, () =>
-        req.destroy(Object.assign(new Error(`No answer from the @connections API in ${REQUEST_TIMEOUT_MS} ms`), { name: "TimeoutError" })),
+        req.destroy(
+          Object.assign(
+            new Error(`No answer from the @connections API in ${REQUEST_TIMEOUT_MS} ms`),
+            { name: "TimeoutError" },
+          ),
+        ),
       );
       req.once("error", (err: NodeJS.ErrnoException) => {
         // A keep-alive socket the server closed just as we reused it: the post never arrived
         // (Node's documented retry case for \`request.reusedSocket\`).
-        if (req.reusedSocket && err.code === "ECONNRESET") Object.assign(err, { retryableReusedSocket: true });
+        if (req.reusedSocket && err.code === "ECONNRESET")
+          Object.assign(err, { retryableReusedSocket: true });
         reject(err);
       });
       req.end(data);
@@ -163,15 +177,26 @@ function serviceError(
   const name = errorName(headers["x-amzn-errortype"], parsed) ?? "Unknown";
   const options: ExceptionOptions = {
     message: stringField(parsed, "message") ?? stringField(parsed, "Message") ?? `HTTP ${status}`,
-    $metadata: { httpStatusCode: status, requestId: headerValue(headers["x-amzn-requestid"]), attempts },
+    $metadata: {
+      httpStatusCode: status,
+      requestId: headerValue(headers["x-amzn-requestid"]),
+      attempts,
+    },
   };
   const Typed = TYPED_EXCEPTIONS[name];
   if (Typed) return new Typed(options);
-  return new ApiGatewayManagementApiServiceException({ name, $fault: status >= 500 ? "server" : "client", ...options });
+  return new ApiGatewayManagementApiServiceException({
+    name,
+    $fault: status >= 500 ? "server" : "client",
+    ...options,
+  });
 }
 
 // As the SDK's REST-JSON protocol reads it: `Name:extra` or `namespace#Name`, header first.
-function errorName(header: string | string[] | undefined, body: Record<string, unknown> | undefined): string | undefined {
+function errorName(
+  header: string | string[] | undefined,
+  body: Record<string, unknown> | undefined,
+): string | undefined {
   const raw = headerValue(header) ?? stringField(body, "code") ?? stringField(body, "__type");
   if (!raw) return undefined;
   const name = raw.split(":")[0];
@@ -185,7 +210,9 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+    return typeof value === "object" && value !== null
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

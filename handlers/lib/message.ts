@@ -3,9 +3,7 @@ import { routeKeyPath } from "../routes";
 // API Gateway rejects PostToConnection data over 128 KB.
 export const MAX_PAYLOAD_BYTES = 128 * 1024;
 
-export type ParsedMessage =
-  | { ok: true; payload: string }
-  | { ok: false; reason: string };
+export type ParsedMessage = { ok: true; payload: string } | { ok: false; reason: string };
 
 /**
  * Reads a chat message body. `data` is what gets broadcast: a string as-is, any other JSON

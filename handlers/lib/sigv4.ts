@@ -26,7 +26,10 @@ const SERVICE = "execute-api";
 
 /** encodeURIComponent plus the characters RFC 3986 reserves, as the SDK's `escapeUri` does. */
 function escapeUri(text: string): string {
-  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(text).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 function sha256Hex(data: string | Uint8Array): string {
@@ -82,7 +85,9 @@ export class ConnectionPostSigner {
       `x-amz-content-sha256:${this.payloadHash}\nx-amz-date:${amzDate}\n` +
       `${token ? `x-amz-security-token:${token}\n` : ""}\n${signedHeaders}\n${this.payloadHash}`;
     const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    const signature = createHmac("sha256", this.key(day, credentials)).update(stringToSign).digest("hex");
+    const signature = createHmac("sha256", this.key(day, credentials))
+      .update(stringToSign)
+      .digest("hex");
 
     const headers: Record<string, string> = {
       host: this.host,
@@ -101,7 +106,10 @@ export class ConnectionPostSigner {
   private key(day: string, { secretAccessKey }: SigningCredentials): Buffer {
     const cached = this.signingKey;
     if (cached?.day === day && cached.secretAccessKey === secretAccessKey) return cached.key;
-    const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, day), this.region), SERVICE), "aws4_request");
+    const key = hmac(
+      hmac(hmac(hmac(`AWS4${secretAccessKey}`, day), this.region), SERVICE),
+      "aws4_request",
+    );
     this.signingKey = { day, secretAccessKey, key };
     return key;
   }

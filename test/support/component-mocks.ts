@@ -34,7 +34,8 @@ export class ProgramRecord {
 
   named(name: string): RecordedResource {
     const found = this.resources.filter((r) => r.name === name);
-    if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}`);
+    if (found.length !== 1)
+      throw new Error(`expected one resource named ${name}, found ${found.length}`);
     return found[0];
   }
 }
@@ -55,21 +56,41 @@ export const TYPES = {
 } as const;
 
 /** What AWS would report for a created resource, from its logical name and inputs. */
-function awsState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, any> } {
+function awsState(
+  type: string,
+  name: string,
+  inputs: Record<string, any>,
+): { id: string; state: Record<string, any> } {
   const id = `${name}-id`;
   switch (type) {
     case TYPES.api:
-      return { id, state: { ...inputs, executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${id}` } };
+      return {
+        id,
+        state: { ...inputs, executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${id}` },
+      };
     case TYPES.table: {
       const tableName = inputs.name ?? `${name}-7f3a2b1`; // Pulumi's auto-naming
-      return { id: tableName, state: { ...inputs, name: tableName, arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${tableName}` } };
+      return {
+        id: tableName,
+        state: {
+          ...inputs,
+          name: tableName,
+          arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${tableName}`,
+        },
+      };
     }
     case TYPES.logGroup:
       // As the provider reports it: without the `:*` suffix.
-      return { id: inputs.name, state: { ...inputs, arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${inputs.name}` } };
+      return {
+        id: inputs.name,
+        state: { ...inputs, arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${inputs.name}` },
+      };
     case TYPES.role: {
       const roleName = `${name}-9c8d7e6`;
-      return { id: roleName, state: { ...inputs, name: roleName, arn: `arn:aws:iam::${ACCOUNT}:role/${roleName}` } };
+      return {
+        id: roleName,
+        state: { ...inputs, name: roleName, arn: `arn:aws:iam::${ACCOUNT}:role/${roleName}` },
+      };
     }
     case TYPES.function: {
       const arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${inputs.name}`;
@@ -86,7 +107,10 @@ function nameOf(urn: string): string {
 }
 
 /** Points Pulumi at fresh mocks; every resource registered from now on lands in the returned record. */
-export async function startProgram(config: Record<string, string> = {}, stack = STACK): Promise<ProgramRecord> {
+export async function startProgram(
+  config: Record<string, string> = {},
+  stack = STACK,
+): Promise<ProgramRecord> {
   const record = new ProgramRecord();
   const pending = new Map<string, RecordedResource>();
   await pulumi.runtime.setMocks(
@@ -98,10 +122,21 @@ export async function startProgram(config: Record<string, string> = {}, stack = 
       },
       call({ token }) {
         if (token === "aws:index/getRegion:getRegion") {
-          return { region: REGION, name: REGION, id: REGION, description: "Asia Pacific (Tokyo)", endpoint: `ec2.${REGION}.amazonaws.com` };
+          return {
+            region: REGION,
+            name: REGION,
+            id: REGION,
+            description: "Asia Pacific (Tokyo)",
+            endpoint: `ec2.${REGION}.amazonaws.com`,
+          };
         }
         if (token === "aws:index/getCallerIdentity:getCallerIdentity") {
-          return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "AIDTEST", id: ACCOUNT };
+          return {
+            accountId: ACCOUNT,
+            arn: `arn:aws:iam::${ACCOUNT}:user/test`,
+            userId: "AIDTEST",
+            id: ACCOUNT,
+          };
         }
         throw new Error(`unexpected invoke ${token}`);
       },

@@ -69,12 +69,18 @@ export class FakeConnectionsApi {
       const script = this.scripts.get(id) ?? [200];
       const status = script.length > 1 ? script.shift()! : script[0];
       if (status === 200) {
-        this.delivered.set(id, [...(this.delivered.get(id) ?? []), Buffer.concat(chunks).toString()]);
+        this.delivered.set(id, [
+          ...(this.delivered.get(id) ?? []),
+          Buffer.concat(chunks).toString(),
+        ]);
         res.writeHead(200).end();
         return;
       }
       res
-        .writeHead(status, { "content-type": "application/json", "x-amzn-ErrorType": ERROR_TYPES[status] })
+        .writeHead(status, {
+          "content-type": "application/json",
+          "x-amzn-ErrorType": ERROR_TYPES[status],
+        })
         .end(JSON.stringify({ message: ERROR_TYPES[status] }));
     });
   }

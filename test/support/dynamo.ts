@@ -1,6 +1,11 @@
 import { BatchWriteItemCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { CONNECTION_KEY, EXPIRY_ATTRIBUTE } from "../../handlers/lib/connection-store";
-import { ensureConnectionsTable, LOCAL_AWS_ENV, LocalDynamo, startLocalDynamo } from "../../local/dynamo";
+import {
+  ensureConnectionsTable,
+  LOCAL_AWS_ENV,
+  LocalDynamo,
+  startLocalDynamo,
+} from "../../local/dynamo";
 
 export const TEST_REGION = LOCAL_AWS_ENV.AWS_REGION;
 export const TEST_CREDENTIALS = {
@@ -17,7 +22,11 @@ export class TestDynamo {
 
   static async start(): Promise<TestDynamo> {
     const dynamo = await startLocalDynamo();
-    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
+    const client = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: TEST_REGION,
+      credentials: TEST_CREDENTIALS,
+    });
     return new TestDynamo(dynamo, client);
   }
 
@@ -31,13 +40,18 @@ export class TestDynamo {
   }
 
   /** Seeds connection records directly, bypassing the handlers. */
-  async putConnections(tableName: string, records: { id: string; expiresAt: number }[]): Promise<void> {
+  async putConnections(
+    tableName: string,
+    records: { id: string; expiresAt: number }[],
+  ): Promise<void> {
     for (let i = 0; i < records.length; i += 25) {
       await this.client.send(
         new BatchWriteItemCommand({
           RequestItems: {
             [tableName]: records.slice(i, i + 25).map(({ id, expiresAt }) => ({
-              PutRequest: { Item: { [CONNECTION_KEY]: { S: id }, [EXPIRY_ATTRIBUTE]: { N: String(expiresAt) } } },
+              PutRequest: {
+                Item: { [CONNECTION_KEY]: { S: id }, [EXPIRY_ATTRIBUTE]: { N: String(expiresAt) } },
+              },
             })),
           },
         }),
@@ -48,7 +62,9 @@ export class TestDynamo {
   async items(tableName: string): Promise<Record<string, string>[]> {
     const page = await this.client.send(new ScanCommand({ TableName: tableName }));
     return (page.Items ?? []).map((item) =>
-      Object.fromEntries(Object.entries(item).map(([key, value]) => [key, value.S ?? value.N ?? ""])),
+      Object.fromEntries(
+        Object.entries(item).map(([key, value]) => [key, value.S ?? value.N ?? ""]),
+      ),
     );
   }
 

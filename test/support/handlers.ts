@@ -17,7 +17,10 @@ export interface TestHandler {
 }
 
 /** Starts the deployable bundle of one handler with the environment the component gives it. */
-export async function startHandler(handler: HandlerName, environment: Record<string, string>): Promise<TestHandler> {
+export async function startHandler(
+  handler: HandlerName,
+  environment: Record<string, string>,
+): Promise<TestHandler> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-handler-"));
   const bundlePath = await writeBundle(handler, dir);
   const lambda = await LocalLambda.start({

@@ -18,18 +18,27 @@ export class TestClient {
       else this.received.push(message);
     });
     this.closed = new Promise((resolve) =>
-      socket.once("close", (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
+      socket.once("close", (code: number, reason: Buffer) =>
+        resolve({ code, reason: reason.toString() }),
+      ),
     );
   }
 
   /** Connects to `url`; rejects with the HTTP status when the upgrade is refused. */
-  static connect(url: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<TestClient> {
+  static connect(
+    url: string,
+    options: { headers?: Record<string, string>; protocols?: string[] } = {},
+  ): Promise<TestClient> {
     const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers });
     return new Promise((resolve, reject) => {
       socket.once("open", () => resolve(new TestClient(socket)));
       socket.once("unexpected-response", (_req, res: IncomingMessage) => {
         res.resume();
-        reject(Object.assign(new Error(`upgrade refused with ${res.statusCode}`), { statusCode: res.statusCode }));
+        reject(
+          Object.assign(new Error(`upgrade refused with ${res.statusCode}`), {
+            statusCode: res.statusCode,
+          }),
+        );
         socket.terminate();
       });
       socket.once("error", reject);
@@ -49,7 +58,9 @@ export class TestClient {
   }
 
   send(data: string | Buffer, options: { binary?: boolean; fin?: boolean } = {}): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.send(data, options, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.socket.send(data, options, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   get isOpen(): boolean {
@@ -57,7 +68,10 @@ export class TestClient {
   }
 
   async close(code?: number, reason?: string): Promise<{ code: number; reason: string }> {
-    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+    if (
+      this.socket.readyState === WebSocket.OPEN ||
+      this.socket.readyState === WebSocket.CONNECTING
+    ) {
       this.socket.close(code, reason);
     }
     return this.closed;
