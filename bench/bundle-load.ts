@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { pathToFileURL } from "url";
 import { promisify } from "util";
-import { HANDLERS_DIR } from "../components/bundle";
+import { HANDLERS_DIR } from "../handlers/bundle";
 import { HandlerName } from "../handlers/routes";
 import { writeBundle } from "../local/lambda-runtime";
 import { median } from "./stats";

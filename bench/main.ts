@@ -2,7 +2,7 @@ import { randomUUID } from "crypto";
 import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
-import { BROADCAST_CONCURRENCY } from "../handlers/lib/chat";
+import { BROADCAST_CONCURRENCY } from "../handlers/lib/clients";
 import { HANDLER_NAMES } from "../handlers/routes";
 import { writeBundle } from "../local/lambda-runtime";
 import { LoadFigures, measureBundles } from "./bundle-load";

@@ -10,7 +10,7 @@ import {
   DEFAULT_ROUTE_SELECTION_EXPRESSION,
   HandlerName,
 } from "../handlers/routes";
-import { BUNDLE_FILE_NAME, BUNDLE_HANDLER, bundleHandler } from "./bundle";
+import { BUNDLE_FILE_NAME, BUNDLE_HANDLER, bundleHandler } from "../handlers/bundle";
 import {
   allowDeleteConnection,
   allowPostToConnections,

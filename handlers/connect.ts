@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
-import { connectionStore } from "./lib/chat";
+import { connectionStore } from "./lib/clients";
 import { connectionTtlSeconds } from "./lib/config";
 import { describeError, logError } from "./lib/log";
 import { respond } from "./lib/responses";

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
-import { messageShape, replyTo } from "./lib/chat";
+import { messageShape, replyTo } from "./lib/clients";
 import { errorReply, exampleMessage } from "./lib/message";
 import { respond } from "./lib/responses";
 

@@ -6,7 +6,7 @@ import {
   connectionStore,
   messageShape,
   replyTo,
-} from "./lib/chat";
+} from "./lib/clients";
 import { describeError, logError, logInfo } from "./lib/log";
 import { errorReply, parseMessage } from "./lib/message";
 import { respond } from "./lib/responses";

@@ -1,7 +1,7 @@
 import * as fs from "fs/promises";
 import * as path from "path";
 import { Worker } from "worker_threads";
-import { BUNDLE_FILE_NAME, bundleHandler } from "../components/bundle";
+import { BUNDLE_FILE_NAME, bundleHandler } from "../handlers/bundle";
 import { HandlerName } from "../handlers/routes";
 
 const WORKER_SCRIPT = path.join(__dirname, "lambda-worker.mjs");

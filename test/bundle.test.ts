@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { HANDLER_NAMES, HandlerName } from "../handlers/routes";
-import { bundleModule } from "../components/bundle";
+import { bundleModule } from "../handlers/bundle";
 import { writeBundle } from "../local/lambda-runtime";
 import { FakeConnectionsApi } from "./support/connections-api";
 import { TEST_CREDENTIALS, TEST_REGION, TestDynamo } from "./support/dynamo";

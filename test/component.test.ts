@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { bundleHandler } from "../components/bundle";
+import { bundleHandler } from "../handlers/bundle";
 import { WebSocketChat, WebSocketChatArgs } from "../components/web-socket-chat";
 import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
 import { HANDLER_NAMES, HandlerName } from "../handlers/routes";

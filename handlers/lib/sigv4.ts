@@ -3,7 +3,7 @@ import { createHash, createHmac } from "crypto";
 /**
  * AWS Signature Version 4 for one kind of request only: a POST of the same body to many
  * `/{stage}/@connections/{id}` paths. It produces exactly the signature the SDK's own signer
- * (`@smithy/signature-v4`) produces for the same request and time (test/broadcast-sigv4.test.ts
+ * (`@smithy/signature-v4`) produces for the same request and time (test/sigv4.test.ts
  * checks this), but computes once what that signer recomputes for every request: the body's
  * hash (the same message goes to every recipient) and the signing key (the same all day).
  */

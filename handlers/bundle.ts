@@ -2,7 +2,7 @@ import * as esbuild from "esbuild";
 import * as path from "path";
 import { HandlerName } from "../handlers/routes";
 
-export const HANDLERS_DIR = path.resolve(__dirname, "..", "handlers");
+export const HANDLERS_DIR = __dirname;
 
 /** The file name Lambda loads: `index.handler` resolves to `index.mjs` for an ESM bundle. */
 export const BUNDLE_FILE_NAME = "index.mjs";
