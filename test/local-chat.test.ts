@@ -10,9 +10,10 @@ import { once } from "events";
 import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
-import { LocalChat, startLocalChat } from "../local/chat";
+import { LocalChat, LocalChatOptions, startLocalChat } from "../local/chat";
 import { CONNECTION_KEY, EXPIRY_ATTRIBUTE } from "../handlers/lib/connection-store";
 import { TestClient } from "./support/local-clients";
+import { PROMPTLY_MS, STARTUP_MS, within } from "./support/within";
 
 const ANY_CREDENTIALS = { accessKeyId: "any", secretAccessKey: "any" };
 
@@ -62,13 +63,13 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
     };
 
     before(async () => {
-      chat = await startLocalChat({ port: 0, projectDir: await emptyProjectDir() });
+      chat = await start({ port: 0, projectDir: await emptyProjectDir() });
     });
     afterEach(async () => {
       await closeAll(chat, clients.splice(0));
     });
     after(async () => {
-      await chat?.close();
+      await stop(chat);
     });
 
     it("serves ws://127.0.0.1:<port>/dev and its @connections API under http://…/dev", () => {
@@ -89,7 +90,7 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
       assert.deepEqual(await tableIds(chat), [aliceId]);
       const disconnected = once(chat.gateway, "disconnect");
       await alice.close();
-      assert.equal((await disconnected)[0], aliceId);
+      assert.equal((await within(PROMPTLY_MS, "alice's $disconnect", disconnected))[0], aliceId);
       assert.deepEqual(await tableIds(chat), []);
     });
 
@@ -114,18 +115,30 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
         credentials: ANY_CREDENTIALS,
       });
       try {
-        await sdk.send(
-          new PostToConnectionCommand({ ConnectionId: aliceId, Data: Buffer.from("hi alice") }),
+        await within(
+          PROMPTLY_MS,
+          "the SDK's PostToConnection",
+          sdk.send(
+            new PostToConnectionCommand({ ConnectionId: aliceId, Data: Buffer.from("hi alice") }),
+          ),
         );
         assert.equal(await alice.next(), "hi alice");
         const disconnected = once(chat.gateway, "disconnect");
-        await sdk.send(new DeleteConnectionCommand({ ConnectionId: aliceId }));
+        await within(
+          PROMPTLY_MS,
+          "the SDK's DeleteConnection",
+          sdk.send(new DeleteConnectionCommand({ ConnectionId: aliceId })),
+        );
         assert.equal((await alice.closed).code, 1000);
-        await disconnected;
+        await within(PROMPTLY_MS, "alice's $disconnect", disconnected);
         assert.deepEqual(await tableIds(chat), []);
         await assert.rejects(
-          sdk.send(
-            new PostToConnectionCommand({ ConnectionId: aliceId, Data: Buffer.from("gone") }),
+          within(
+            PROMPTLY_MS,
+            "the SDK's PostToConnection to a deleted connection",
+            sdk.send(
+              new PostToConnectionCommand({ ConnectionId: aliceId, Data: Buffer.from("gone") }),
+            ),
           ),
           (err: unknown) => err instanceof GoneException && err.name === "GoneException",
         );
@@ -162,13 +175,13 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
           "",
         ].join("\n"),
       );
-      chat = await startLocalChat({ port: 0, projectDir, stack: "alt" });
+      chat = await start({ port: 0, projectDir, stack: "alt" });
     });
     afterEach(async () => {
       await closeAll(chat, clients.splice(0));
     });
     after(async () => {
-      await chat?.close();
+      await stop(chat);
     });
 
     it("takes the stage, selection expression and message route from the stack file", () => {
@@ -196,7 +209,7 @@ describe("local mode lifecycle", function () {
   this.timeout(60_000);
 
   it("closes idle connections after idleTimeoutMs and runs the real $disconnect", async () => {
-    const chat = await startLocalChat({
+    const chat = await start({
       port: 0,
       projectDir: await emptyProjectDir(),
       idleTimeoutMs: 300,
@@ -205,10 +218,10 @@ describe("local mode lifecycle", function () {
       const client = await TestClient.connect(chat.url);
       const disconnected = once(chat.gateway, "disconnect");
       assert.equal((await client.closed).code, 1001);
-      assert.equal((await disconnected)[1], 1001);
+      assert.equal((await within(PROMPTLY_MS, "the $disconnect", disconnected))[1], 1001);
       assert.deepEqual(await tableIds(chat), []);
     } finally {
-      await chat.close();
+      await stop(chat);
     }
   });
 
@@ -216,24 +229,34 @@ describe("local mode lifecycle", function () {
     const projectDir = await emptyProjectDir();
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "local-chat-data-"));
     try {
-      const first = await startLocalChat({ port: 0, projectDir, dataDir });
+      const first = await start({ port: 0, projectDir, dataDir });
       const clients = [await TestClient.connect(first.url), await TestClient.connect(first.url)];
       await putRecord(first, "KeptAcrossRuns0=");
       assert.equal((await tableIds(first)).length, 3);
-      await first.close();
+      await stop(first);
       for (const client of clients) assert.equal((await client.closed).code, 1001);
 
-      const second = await startLocalChat({ port: 0, projectDir, dataDir });
+      const second = await start({ port: 0, projectDir, dataDir });
       try {
         assert.deepEqual(await tableIds(second), ["KeptAcrossRuns0="]);
       } finally {
-        await second.close();
+        await stop(second);
       }
     } finally {
       await fs.rm(dataDir, { recursive: true, force: true });
     }
   });
 });
+
+/** Starts the whole local chat, giving up with a name if it does not come up. */
+function start(options: LocalChatOptions): Promise<LocalChat> {
+  return within(STARTUP_MS, "the local chat to start", startLocalChat(options));
+}
+
+/** Closes `chat` (if it started), giving up with a name if it does not stop. */
+async function stop(chat: LocalChat | undefined): Promise<void> {
+  if (chat) await within(STARTUP_MS, "the local chat to close", chat.close());
+}
 
 /** Closes `clients` and waits until the gateway has run $disconnect for every connection. */
 async function closeAll(chat: LocalChat, clients: TestClient[]): Promise<void> {
@@ -250,7 +273,7 @@ async function closeAll(chat: LocalChat, clients: TestClient[]): Promise<void> {
     if (open.size === 0) onDisconnect("");
   });
   await Promise.all(clients.map((client) => client.close()));
-  await allDisconnected;
+  await within(PROMPTLY_MS, "$disconnect for every connection", allDisconnected);
 }
 
 const projectDirs: string[] = [];

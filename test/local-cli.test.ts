@@ -2,28 +2,35 @@ import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as net from "net";
 import * as path from "path";
+import { PROMPTLY_MS, STARTUP_MS, within } from "./support/within";
 
 const ROOT = path.resolve(__dirname, "..");
 const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
 const WSCAT = path.join(ROOT, "node_modules", ".bin", "wscat");
 
-/** A child process whose output a test can wait on, line by line as it arrives. */
+/**
+ * A child process whose output a test can wait on, line by line as it arrives. Every wait gives
+ * up after a few seconds, naming what it waited for and showing what the process printed.
+ */
 class Running {
   private output = "";
   private readonly watchers: Array<() => void> = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(readonly child: ChildProcess) {
+  constructor(
+    readonly child: ChildProcess,
+    private readonly name: string,
+  ) {
     const collect = (chunk: Buffer) => {
       this.output += chunk.toString();
       for (const watcher of [...this.watchers]) watcher();
     };
     child.stdout?.on("data", collect);
     child.stderr?.on("data", collect);
-    this.exited = new Promise((resolve) =>
+    this.exit = new Promise((resolve) =>
       child.once("exit", (code, signal) => resolve({ code, signal })),
     );
-    void this.exited.then(() => {
+    void this.exit.then(() => {
       for (const watcher of [...this.watchers]) watcher();
     });
   }
@@ -34,9 +41,17 @@ class Running {
     return this.output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
   }
 
-  /** Resolves with the first match of `pattern` in the output; rejects if the process exits first. */
-  waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
-    return new Promise((resolve, reject) => {
+  /** How the process ended, once it has. */
+  get exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return this.showingOutput(within(STARTUP_MS, `${this.name} to exit`, this.exit));
+  }
+
+  /**
+   * Resolves with the first match of `pattern` in the output; rejects if the process exits
+   * first, or after `ms` (a few seconds: pass STARTUP_MS for what follows a start).
+   */
+  waitFor(pattern: RegExp, ms = PROMPTLY_MS): Promise<RegExpMatchArray> {
+    const found = new Promise<RegExpMatchArray>((resolve, reject) => {
       const check = () => {
         const match = this.text.match(pattern);
         if (match) {
@@ -49,6 +64,14 @@ class Running {
       };
       this.watchers.push(check);
       check();
+    });
+    return this.showingOutput(within(ms, `${this.name} to print ${pattern}`, found));
+  }
+
+  private showingOutput<T>(waiting: Promise<T>): Promise<T> {
+    return waiting.catch((err: Error) => {
+      err.message += `; ${this.name} printed:\n${this.text}`;
+      throw err;
     });
   }
 
@@ -76,6 +99,7 @@ function startCli(...args: string[]): Running {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     }),
+    `npm start ${args.join(" ")}`,
   );
 }
 
@@ -91,6 +115,7 @@ function startWscat(url: string): Running {
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, TERM: "dumb" },
     }),
+    `wscat -c ${url}`,
   );
 }
 
@@ -105,14 +130,17 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
 
   it("two wscat clients chat through npm start's URL; Ctrl-C closes both, runs $disconnect and exits 0", async () => {
     const server = track(startCli("--port", "0"));
-    const [, url] = await server.waitFor(/npx wscat -c (ws:\/\/127\.0\.0\.1:\d+\/dev)\n/);
+    const [, url] = await server.waitFor(
+      /npx wscat -c (ws:\/\/127\.0\.0\.1:\d+\/dev)\n/,
+      STARTUP_MS,
+    );
     assert.match(server.text, /> \{"action":"sendmessage","data":"hello world"\}/);
     const banner = server.text.length;
 
     const alice = track(startWscat(url));
     const bob = track(startWscat(url));
-    await alice.waitFor(/Connected \(press CTRL\+C to quit\)/);
-    await bob.waitFor(/Connected \(press CTRL\+C to quit\)/);
+    await alice.waitFor(/Connected \(press CTRL\+C to quit\)/, STARTUP_MS);
+    await bob.waitFor(/Connected \(press CTRL\+C to quit\)/, STARTUP_MS);
     await server.waitFor(/connect +\S+=\n[^]*connect +\S+=\n/);
 
     alice.write('{"action":"sendmessage", "data":"hello world"}\r');
@@ -135,7 +163,7 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
 
   it("SIGTERM, even during startup, stops cleanly with exit code 0", async () => {
     const server = track(startCli("--port", "0", "--stage", "test"));
-    await server.waitFor(/Building the handler bundles/);
+    await server.waitFor(/Building the handler bundles/, STARTUP_MS);
     server.kill("SIGTERM");
     assert.deepEqual(await server.exited, { code: 0, signal: null });
     assert.match(server.text, /SIGTERM: closing 0 connections[^]*Stopped\./);
@@ -143,7 +171,11 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
 
   it("says which port is taken and exits 1 when the port is in use", async () => {
     const blocker = net.createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    await within(
+      PROMPTLY_MS,
+      "a port to block",
+      new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve)),
+    );
     try {
       const port = String((blocker.address() as net.AddressInfo).port);
       const server = track(startCli("--port", port));

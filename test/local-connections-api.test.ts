@@ -7,7 +7,8 @@ import {
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { strict as assert } from "assert";
 import { TestClient } from "./support/local-clients";
-import { chatRoutes, useLocalGateway } from "./support/local-gateway";
+import { answerTo, chatRoutes, useLocalGateway } from "./support/local-gateway";
+import { PROMPTLY_MS, within } from "./support/within";
 
 describe("local gateway: the @connections API (local/connections-api.ts)", function () {
   const harness = useLocalGateway();
@@ -19,7 +20,7 @@ describe("local gateway: the @connections API (local/connections-api.ts)", funct
     const { client, id } = await harness.connectWithId();
     let binary: boolean | undefined;
     client.socket.once("message", (_data, isBinary) => (binary = isBinary));
-    const response = await fetch(at(id), {
+    const response = await answerTo(at(id), {
       method: "POST",
       body: '{"not":"parsed"} ✓',
       headers: { Authorization: "AWS4-HMAC-SHA256 Credential=garbage, Signature=nonsense" },
@@ -32,10 +33,10 @@ describe("local gateway: the @connections API (local/connections-api.ts)", funct
   it("POST of exactly 128 KB is delivered; one byte more is 413 PayloadTooLargeException", async () => {
     await harness.start(chatRoutes);
     const { client, id } = await harness.connectWithId();
-    const ok = await fetch(at(id), { method: "POST", body: "x".repeat(128 * 1024) });
+    const ok = await answerTo(at(id), { method: "POST", body: "x".repeat(128 * 1024) });
     assert.equal(ok.status, 200);
     assert.equal((await client.next()).length, 128 * 1024);
-    const tooBig = await fetch(at(id), { method: "POST", body: "x".repeat(128 * 1024 + 1) });
+    const tooBig = await answerTo(at(id), { method: "POST", body: "x".repeat(128 * 1024 + 1) });
     assert.equal(tooBig.status, 413);
     assert.equal(tooBig.headers.get("x-amzn-errortype"), "PayloadTooLargeException");
     assert.ok(client.isOpen);
@@ -49,14 +50,14 @@ describe("local gateway: the @connections API (local/connections-api.ts)", funct
     });
     const id = (await harness.integrations.next("$connect")).requestContext.connectionId;
     type Info = { connectedAt: string; lastActiveAt: string; identity: unknown };
-    const first = (await (await fetch(at(id))).json()) as Info;
+    const first = (await (await answerTo(at(id))).json()) as Info;
     assert.match(first.connectedAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     assert.equal(first.lastActiveAt, first.connectedAt);
     assert.deepEqual(first.identity, { sourceIp: "127.0.0.1", userAgent: "fidelity-test/1.0" });
     await new Promise((resolve) => setTimeout(resolve, 5)); // so that the clock moves on
     await client.send("activity");
     await harness.integrations.next("$default");
-    const second = (await (await fetch(at(id))).json()) as Info;
+    const second = (await (await answerTo(at(id))).json()) as Info;
     assert.equal(second.connectedAt, first.connectedAt);
     assert.ok(Date.parse(second.lastActiveAt) > Date.parse(first.lastActiveAt));
   });
@@ -64,7 +65,7 @@ describe("local gateway: the @connections API (local/connections-api.ts)", funct
   it("DELETE answers 204, closes the connection and runs $disconnect", async () => {
     await harness.start(chatRoutes);
     const { client, id } = await harness.connectWithId();
-    const response = await fetch(at(id), { method: "DELETE" });
+    const response = await answerTo(at(id), { method: "DELETE" });
     assert.equal(response.status, 204);
     assert.equal((await client.closed).code, 1000);
     const event = await harness.integrations.next("$disconnect");
@@ -80,7 +81,7 @@ describe("local gateway: the @connections API (local/connections-api.ts)", funct
     // The last one is in the base64url form also seen on AWS: well-formed, so Gone rather than 400.
     for (const gone of [id, "R1kmxc2VNjMCFIA=", "JC1dgf9yoAMCK-g="]) {
       for (const method of ["POST", "GET", "DELETE"]) {
-        const response = await fetch(at(gone), {
+        const response = await answerTo(at(gone), {
           method,
           body: method === "POST" ? "x" : undefined,
         });
@@ -92,7 +93,7 @@ describe("local gateway: the @connections API (local/connections-api.ts)", funct
 
   it("answers 400 BadRequestException for a malformed id", async () => {
     await harness.start(chatRoutes);
-    const response = await fetch(at("not-an-id"), { method: "POST", body: "x" });
+    const response = await answerTo(at("not-an-id"), { method: "POST", body: "x" });
     assert.equal(response.status, 400);
     assert.equal(response.headers.get("x-amzn-errortype"), "BadRequestException");
     assert.deepEqual(await response.json(), { message: "Invalid connectionId: not-an-id" });
@@ -100,7 +101,7 @@ describe("local gateway: the @connections API (local/connections-api.ts)", funct
 
   it("answers 403 ForbiddenException when the id was not URL-encoded and its '/' split the path", async () => {
     await harness.start(chatRoutes);
-    const response = await fetch(
+    const response = await answerTo(
       `${harness.gateway.managementEndpoint}/@connections/abc/defghijklmnop=`,
       { method: "POST", body: "x" },
     );
@@ -120,22 +121,36 @@ describe("local gateway: the @connections API (local/connections-api.ts)", funct
       credentials: { accessKeyId: "any", secretAccessKey: "any" },
     });
     try {
-      await sdk.send(
-        new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from("via the SDK") }),
+      await within(
+        PROMPTLY_MS,
+        "the SDK's PostToConnection",
+        sdk.send(
+          new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from("via the SDK") }),
+        ),
       );
       assert.equal(await client.next(), "via the SDK");
-      const info = await sdk.send(new GetConnectionCommand({ ConnectionId: id }));
+      const info = await within(
+        PROMPTLY_MS,
+        "the SDK's GetConnection",
+        sdk.send(new GetConnectionCommand({ ConnectionId: id })),
+      );
       assert.ok(info.ConnectedAt instanceof Date);
       assert.equal(info.Identity?.SourceIp, "127.0.0.1");
 
-      await sdk.send(new DeleteConnectionCommand({ ConnectionId: id }));
+      await within(
+        PROMPTLY_MS,
+        "the SDK's DeleteConnection",
+        sdk.send(new DeleteConnectionCommand({ ConnectionId: id })),
+      );
       await client.closed;
-      const err = await sdk
-        .send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from("too late") }))
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
+      const err = await within(
+        PROMPTLY_MS,
+        "the SDK's PostToConnection to a deleted connection",
+        sdk.send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from("too late") })),
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof GoneException, `expected GoneException, got ${String(err)}`);
       assert.equal(err.name, "GoneException");
       assert.equal(err.$metadata.httpStatusCode, 410);
@@ -148,7 +163,7 @@ describe("local gateway: the @connections API (local/connections-api.ts)", funct
     await harness.start(chatRoutes, { managementLatencyMs: 100 });
     const { client, id } = await harness.connectWithId();
     const started = Date.now();
-    await fetch(at(id), { method: "POST", body: "late" });
+    await answerTo(at(id), { method: "POST", body: "late" });
     assert.ok(Date.now() - started >= 90); // timers may fire a few ms early against the wall clock
     assert.equal(await client.next(), "late");
   });

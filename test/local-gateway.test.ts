@@ -3,7 +3,8 @@ import { once } from "events";
 import * as http from "http";
 import { WebSocket } from "ws";
 import { TestClient, refusedUpgradeStatus } from "./support/local-clients";
-import { chatRoutes, latch, useLocalGateway } from "./support/local-gateway";
+import { answerTo, chatRoutes, latch, useLocalGateway } from "./support/local-gateway";
+import { PROMPTLY_MS, within } from "./support/within";
 
 const FORBIDDEN_FRAME =
   /^\{"message": "Forbidden", "connectionId":"([A-Za-z0-9+/]{15}=)", "requestId":"([A-Za-z0-9+/]{15}=)"\}$/;
@@ -15,7 +16,7 @@ describe("local gateway (local/gateway.ts)", function () {
 
   describe("the upgrade waits for $connect", () => {
     it("holds the handshake until $connect answers 2xx, and the connecting id is Gone meanwhile", async () => {
-      const { released, release } = latch();
+      const { released, release } = latch("$connect");
       await harness.start((i) => ({
         $connect: i.route(async () => {
           await released;
@@ -29,7 +30,7 @@ describe("local gateway (local/gateway.ts)", function () {
       });
       const event = await harness.integrations.next("$connect");
       try {
-        const get = await fetch(
+        const get = await answerTo(
           `${harness.gateway.managementEndpoint}/@connections/${encodeURIComponent(event.requestContext.connectionId)}`,
         );
         assert.equal(get.status, 410);
@@ -44,7 +45,7 @@ describe("local gateway (local/gateway.ts)", function () {
     });
 
     it("runs $disconnect (1006) when the client gave up while a successful $connect was running", async () => {
-      const { released, release } = latch();
+      const { released, release } = latch("$connect");
       await harness.start((i) => ({
         $connect: i.route(async () => {
           await released;
@@ -57,7 +58,7 @@ describe("local gateway (local/gateway.ts)", function () {
       const { connectionId } = (await harness.integrations.next("$connect")).requestContext;
       const gone = new Promise((resolve) => socket.once("close", resolve));
       socket.terminate();
-      await gone;
+      await within(PROMPTLY_MS, "the client's socket to close", gone);
       release();
       const event = await harness.integrations.next("$disconnect");
       assert.equal(event.requestContext.connectionId, connectionId);
@@ -127,7 +128,11 @@ describe("local gateway (local/gateway.ts)", function () {
           path: url.pathname,
           headers,
         });
-        const [response] = (await once(request, "response")) as [http.IncomingMessage];
+        const [response] = (await within(
+          PROMPTLY_MS,
+          "the answer to a handshake with bad headers",
+          once(request, "response"),
+        )) as [http.IncomingMessage];
         response.resume();
         assert.equal(response.statusCode, 400, JSON.stringify(headers));
       }
@@ -299,15 +304,16 @@ describe("local gateway (local/gateway.ts)", function () {
     });
 
     it('emits "connect" when a connection opens and "disconnect" only after $disconnect has run', async () => {
-      let finishDisconnect!: () => void;
-      const disconnectHeld = new Promise<void>((resolve) => (finishDisconnect = resolve));
+      const { released: disconnectHeld, release: finishDisconnect } = latch("$disconnect");
       await harness.start((i) => ({
         $connect: i.route(),
         $disconnect: i.route(() => disconnectHeld.then(() => ({ statusCode: 200 }))),
       }));
       const connected = once(harness.gateway, "connect");
       const client = await harness.connect();
-      const [id] = (await connected) as [string];
+      const [id] = (await within(PROMPTLY_MS, 'the gateway\'s "connect" event', connected)) as [
+        string,
+      ];
       assert.deepEqual(harness.gateway.connectionIds(), [id]);
       let disconnected = false;
       const disconnectedEvent = once(harness.gateway, "disconnect").then(
@@ -317,7 +323,10 @@ describe("local gateway (local/gateway.ts)", function () {
       await harness.integrations.next("$disconnect");
       assert.equal(disconnected, false, "not before $disconnect finished");
       finishDisconnect();
-      assert.deepEqual(await disconnectedEvent, [id, 1000]);
+      assert.deepEqual(
+        await within(PROMPTLY_MS, 'the gateway\'s "disconnect" event', disconnectedEvent),
+        [id, 1000],
+      );
     });
 
     it("close() closes every connection with 1001 and runs $disconnect for each before resolving", async () => {
@@ -327,7 +336,7 @@ describe("local gateway (local/gateway.ts)", function () {
         await harness.connectWithId(),
         await harness.connectWithId(),
       ];
-      await harness.gateway.close();
+      await within(PROMPTLY_MS, "the gateway to close", harness.gateway.close());
       assert.equal(harness.integrations.count("$disconnect"), 3);
       for (const { client } of connected) {
         assert.equal((await client.closed).code, 1001);

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalLambda } from "../local/lambda-runtime";
+import { PROMPTLY_MS, within } from "./support/within";
 
 // A hand-written bundle: the runtime's contract is "an ES module exporting handler".
 const PROBE = `
@@ -39,10 +40,11 @@ describe("local Lambda runtime", () => {
     process.env.LEAKY_SHELL_VARIABLE = "from the developer's shell";
     try {
       lambda = await start();
-      const { env, functionName } = await lambda.invoke<{
-        env: Record<string, string>;
-        functionName: string;
-      }>({});
+      const { env, functionName } = await within(
+        PROMPTLY_MS,
+        "the probe's answer",
+        lambda.invoke<{ env: Record<string, string>; functionName: string }>({}),
+      );
       assert.equal(env.TABLE_NAME, "connections");
       assert.equal(env.AWS_LAMBDA_FUNCTION_NAME, "probe");
       assert.equal(functionName, "probe");
@@ -54,7 +56,7 @@ describe("local Lambda runtime", () => {
 
   it("rejects with the handler's error name and message when it throws", async () => {
     lambda = await start();
-    await assert.rejects(lambda.invoke({ throw: true }), {
+    await assert.rejects(within(PROMPTLY_MS, "the probe's error", lambda.invoke({ throw: true })), {
       name: "ProbeError",
       message: "as asked",
     });
@@ -62,8 +64,15 @@ describe("local Lambda runtime", () => {
 
   it("rejects an invocation that runs past the timeout, and keeps serving the next", async () => {
     lambda = await start(100);
-    await assert.rejects(lambda.invoke({ sleepMs: 1_000 }), { name: "TimeoutError" });
-    const { remaining } = await lambda.invoke<{ remaining: number }>({});
+    await assert.rejects(
+      within(PROMPTLY_MS, "the probe to time out", lambda.invoke({ sleepMs: 1_000 })),
+      { name: "TimeoutError" },
+    );
+    const { remaining } = await within(
+      PROMPTLY_MS,
+      "the probe's next answer",
+      lambda.invoke<{ remaining: number }>({}),
+    );
     assert.ok(remaining > 0 && remaining <= 100);
   });
 });

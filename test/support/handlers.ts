@@ -5,6 +5,7 @@ import * as path from "path";
 import { HandlerName } from "../../handlers/routes";
 import { LocalLambda, writeBundle } from "../../local/lambda-runtime";
 import { TEST_CREDENTIALS, TEST_REGION } from "./dynamo";
+import { PROMPTLY_MS, STARTUP_MS, within } from "./within";
 
 export interface HandlerResult {
   statusCode: number;
@@ -23,19 +24,28 @@ export async function startHandler(
 ): Promise<TestHandler> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-handler-"));
   const bundlePath = await writeBundle(handler, dir);
-  const lambda = await LocalLambda.start({
-    bundlePath,
-    functionName: handler,
-    timeoutMs: 29_000,
-    environment: {
-      AWS_REGION: TEST_REGION,
-      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      ...environment,
-    },
-  });
+  const lambda = await within(
+    STARTUP_MS,
+    `the ${handler} bundle to load`,
+    LocalLambda.start({
+      bundlePath,
+      functionName: handler,
+      timeoutMs: 29_000,
+      environment: {
+        AWS_REGION: TEST_REGION,
+        AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+        ...environment,
+      },
+    }),
+  );
   return {
-    invoke: (event) => lambda.invoke<HandlerResult>(event),
+    invoke: (event) =>
+      within(
+        PROMPTLY_MS,
+        `the ${handler} handler's answer to ${event.requestContext.routeKey}`,
+        lambda.invoke<HandlerResult>(event),
+      ),
     close: async () => {
       await lambda.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -1,14 +1,15 @@
 import { IncomingMessage } from "http";
 import { WebSocket } from "ws";
+import { PROMPTLY_MS, within } from "./within";
 
 /**
  * A real `ws` client that keeps every frame it receives, so a test can wait for the next one
- * without racing the socket.
+ * without racing the socket. Every wait gives up after a few seconds, naming what it waited for.
  */
 export class TestClient {
   private readonly received: string[] = [];
   private readonly waiting: Array<(message: string) => void> = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
+  private readonly closing: Promise<{ code: number; reason: string }>;
 
   private constructor(readonly socket: WebSocket) {
     socket.on("message", (data: Buffer) => {
@@ -17,7 +18,7 @@ export class TestClient {
       if (waiter) waiter(message);
       else this.received.push(message);
     });
-    this.closed = new Promise((resolve) =>
+    this.closing = new Promise((resolve) =>
       socket.once("close", (code: number, reason: Buffer) =>
         resolve({ code, reason: reason.toString() }),
       ),
@@ -30,7 +31,7 @@ export class TestClient {
     options: { headers?: Record<string, string>; protocols?: string[] } = {},
   ): Promise<TestClient> {
     const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers });
-    return new Promise((resolve, reject) => {
+    const opened = new Promise<TestClient>((resolve, reject) => {
       socket.once("open", () => resolve(new TestClient(socket)));
       socket.once("unexpected-response", (_req, res: IncomingMessage) => {
         res.resume();
@@ -43,13 +44,29 @@ export class TestClient {
       });
       socket.once("error", reject);
     });
+    return within(PROMPTLY_MS, `the upgrade to ${url} to be answered`, opened).catch((err) => {
+      socket.terminate();
+      throw err;
+    });
   }
 
   /** The next frame received (already received ones first). */
-  next(): Promise<string> {
+  next(what = "the next message to arrive"): Promise<string> {
     const message = this.received.shift();
     if (message !== undefined) return Promise.resolve(message);
-    return new Promise((resolve) => this.waiting.push(resolve));
+    let waiter!: (message: string) => void;
+    const arrived = new Promise<string>((resolve) => this.waiting.push((waiter = resolve)));
+    return within(PROMPTLY_MS, what, arrived).catch((err) => {
+      // A frame arriving after the test gave up must not go to a waiter nobody listens to.
+      const index = this.waiting.indexOf(waiter);
+      if (index >= 0) this.waiting.splice(index, 1);
+      throw err;
+    });
+  }
+
+  /** The close code and reason, once the connection is closed. */
+  get closed(): Promise<{ code: number; reason: string }> {
+    return within(PROMPTLY_MS, "the connection to close", this.closing);
   }
 
   /** Frames received and not yet taken by `next()`. */

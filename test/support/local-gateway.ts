@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { LocalGateway, LocalGatewayOptions, RouteInvoker } from "../../local/gateway";
 import { WebSocketEvent } from "../../local/gateway-events";
 import { TestClient } from "./local-clients";
+import { PROMPTLY_MS, within } from "./within";
 
 /** An id in API Gateway's form: 16 characters of base64 ending in `=`. */
 export const ID = /^[A-Za-z0-9+/]{15}=$/;
@@ -32,15 +33,19 @@ export class Integrations {
       this.taken.add(this.events[index]);
       return Promise.resolve(this.events[index]);
     }
-    return new Promise((resolve) =>
-      this.waiters.push({
-        routeKey,
-        resolve: (event) => {
-          this.taken.add(event);
-          resolve(event);
-        },
-      }),
-    );
+    const waiter = { routeKey, resolve: (_event: WebSocketEvent) => {} };
+    const arrived = new Promise<WebSocketEvent>((resolve) => {
+      waiter.resolve = (event) => {
+        this.taken.add(event);
+        resolve(event);
+      };
+      this.waiters.push(waiter);
+    });
+    return within(PROMPTLY_MS, `a ${routeKey} event`, arrived).catch((err) => {
+      const index = this.waiters.indexOf(waiter);
+      if (index >= 0) this.waiters.splice(index, 1);
+      throw err;
+    });
   }
 
   count(routeKey: string): number {
@@ -129,9 +134,16 @@ export class GatewayUnderTest {
   /** Closes every client, then the gateway. */
   async stop(): Promise<void> {
     await Promise.all(this.clients.splice(0).map((client) => client.close()));
-    await this.started?.close();
+    const gateway = this.started;
     this.started = undefined;
+    if (gateway)
+      await within(PROMPTLY_MS, "the gateway to close (every $disconnect run)", gateway.close());
   }
+}
+
+/** `fetch(url, init)`, giving up after a few seconds with the method and URL it waited on. */
+export function answerTo(url: string, init: RequestInit = {}): Promise<Response> {
+  return within(PROMPTLY_MS, `the answer to ${init.method ?? "GET"} ${url}`, fetch(url, init));
 }
 
 /** A gateway for each test of the enclosing `describe`, stopped after each. */
@@ -141,9 +153,13 @@ export function useLocalGateway(): GatewayUnderTest {
   return underTest;
 }
 
-/** A promise that stays pending until `release()`: holds a handler mid-flight. */
-export function latch(): { released: Promise<void>; release: () => void } {
+/**
+ * A promise that stays pending until `release()`: holds a handler mid-flight. A test that fails
+ * before releasing it must not leave the handler, and the gateway's close, waiting forever: the
+ * latch gives up after a few seconds, and the handler fails.
+ */
+export function latch(what: string): { released: Promise<void>; release: () => void } {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
-  return { released, release };
+  return { released: within(PROMPTLY_MS, `the test to release ${what}`, released), release };
 }
