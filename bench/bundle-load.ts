@@ -63,7 +63,6 @@ async function loadOnce(
     env: {
       ...process.env,
       NODE_PATH: NODE_MODULES,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     },
   });
   return JSON.parse(stdout.trim().split("\n").pop()!) as {

@@ -4,6 +4,7 @@ import { ENV, requireEnv } from "../handlers/lib/config";
 import { DEFAULT_MESSAGE_ROUTE } from "../handlers/routes";
 import { Cost, measure } from "./measure";
 import { serve } from "./rpc";
+import { INTEGRATION_TIMEOUT_MS } from "../handlers/lib/limits";
 import { Delivery, SdkClients, SigningClient, oneAtATime, singlePageAllAtOnce } from "./strategies";
 
 /**
@@ -23,9 +24,6 @@ type Handler = (
 const importModule = new Function("url", "return import(url)") as (
   url: string,
 ) => Promise<{ handler: Handler }>;
-
-// API Gateway's integration timeout: what the message Lambda is given.
-const LAMBDA_TIMEOUT_MS = 29_000;
 
 let handler: Handler | undefined;
 let sdkClients: SdkClients | undefined;
@@ -73,7 +71,7 @@ export const methods = {
     if (!handler) throw new Error("loadHandler first");
     const run = handler;
     const body = JSON.stringify({ action: messageRoute, data: payload });
-    const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
+    const deadline = Date.now() + INTEGRATION_TIMEOUT_MS;
     const { cost, result } = await measure(() =>
       run(messageEvent(senderId, body), { getRemainingTimeInMillis: () => deadline - Date.now() }),
     );

@@ -1,3 +1,4 @@
+import { MAX_CONNECTION_MS } from "../handlers/lib/limits";
 import { LocalChat, startLocalChat } from "../local/chat";
 import { Cost, measure } from "./measure";
 import { serve } from "./rpc";
@@ -8,7 +9,7 @@ import { serve } from "./rpc";
  */
 
 // The bench's clients only listen; they must not be closed as idle while a long run goes on.
-const BENCH_IDLE_TIMEOUT_MS = 2 * 60 * 60 * 1000;
+const BENCH_IDLE_TIMEOUT_MS = MAX_CONNECTION_MS;
 
 let chat: LocalChat | undefined;
 
@@ -24,8 +25,8 @@ export const methods = {
       managementLatencyMs,
       idleTimeoutMs: BENCH_IDLE_TIMEOUT_MS,
     });
-    const { url, managementEndpoint, dynamoEndpoint, tableName, messageRoute } = chat;
-    return { url, managementEndpoint, dynamoEndpoint, tableName, messageRoute };
+    // The fan-outs run the message handler with the environment local mode gives it.
+    return { url: chat.url, environment: chat.environment };
   },
 
   connectionIds(): string[] {

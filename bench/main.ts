@@ -36,13 +36,6 @@ const SIGNING_CONCURRENCIES = [8, 32, 128, 512];
 const CALIBRATE_UP_TO = 1_000;
 // One post of "one at a time" takes about this long on this machine beyond the added latency.
 const ONE_AT_A_TIME_OVERHEAD_MS = 2;
-// Dummy credentials: SigV4 needs some; the local gateway does not check them.
-const LAMBDA_ENV = {
-  AWS_REGION: "us-east-1",
-  AWS_ACCESS_KEY_ID: "bench",
-  AWS_SECRET_ACCESS_KEY: "bench",
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-};
 // Lets measure() collect garbage before each broadcast, so heap figures start from live data.
 const FANOUT_EXEC_ARGV = ["--expose-gc"];
 
@@ -146,25 +139,15 @@ async function startSetup(
   bundlePath: string,
 ): Promise<Setup> {
   progress(`\n[latency ${latencyMs} ms] starting the local gateway and DynamoDB`);
-  const quiet = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
   const gateway = Child.start<typeof GatewayMethods>("gateway", script("gateway-process.ts"), {
-    env: quiet,
     execArgv: FANOUT_EXEC_ARGV,
   });
-  const clients = Child.start<typeof ClientsMethods>("clients", script("clients-process.ts"), {
-    env: quiet,
-  });
+  const clients = Child.start<typeof ClientsMethods>("clients", script("clients-process.ts"));
   const fanouts = new Map<StrategyId, Child<typeof FanoutMethods>>();
   const setup: Setup = { latencyMs, gateway, clients, fanouts, url: "", warm: new Set() };
   try {
     const chat = await gateway.call("start", latencyMs);
-    const environment = {
-      ...LAMBDA_ENV,
-      TABLE_NAME: chat.tableName,
-      MANAGEMENT_ENDPOINT: chat.managementEndpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: chat.dynamoEndpoint,
-      MESSAGE_ROUTE: chat.messageRoute,
-    };
+    const environment = chat.environment;
     // One process per strategy: each one's CPU time and heap are its own.
     for (const strategy of options.strategies.filter((s) => s !== 5)) {
       fanouts.set(

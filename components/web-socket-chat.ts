@@ -1,16 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { DEFAULT_CONNECTION_TTL_SECONDS, handlerEnvironment } from "../handlers/lib/config";
+import { handlerEnvironment } from "../handlers/lib/config";
 import { CONNECTION_KEY, EXPIRY_ATTRIBUTE } from "../handlers/lib/connection-store";
-import {
-  ChatRoute,
-  chatRoutes,
-  DEFAULT_MESSAGE_ROUTE,
-  DEFAULT_ROUTE_SELECTION_EXPRESSION,
-  HandlerName,
-} from "../handlers/routes";
+import { ChatRoute, chatRoutes, HandlerName } from "../handlers/routes";
 import { BUNDLE_FILE_NAME, BUNDLE_HANDLER, bundleHandler } from "../handlers/bundle";
+import { resolveSettings } from "./settings";
 import {
   allowDeleteConnection,
   allowPostToConnections,
@@ -132,27 +127,6 @@ export interface WebSocketChatArgs {
   tags?: Record<string, string>;
 }
 
-export const DEFAULT_THROTTLE: Required<WebSocketChatThrottle> = { burstLimit: 100, rateLimit: 50 };
-export const DEFAULT_LAMBDA_RUNTIME: aws.lambda.Runtime = "nodejs24.x";
-export const DEFAULT_LAMBDA_ARCHITECTURE: LambdaArchitecture = "arm64";
-// The broadcast is CPU-bound and single-threaded: 1769 MB is one full vCPU, the most it can use.
-// CPU per delivery is then the same cost at any size, and reach within 29 s is highest
-// (about 40,000-90,000 recipients; docs/scaling.md, from `npm run bench`).
-export const DEFAULT_MEMORY_MB: PerHandler<number> = {
-  connect: 256,
-  disconnect: 256,
-  message: 1769,
-  default: 256,
-};
-// API Gateway's integration timeout is 29 s: the broadcast may use all of it.
-export const DEFAULT_TIMEOUT_SECONDS: PerHandler<number> = {
-  connect: 10,
-  disconnect: 10,
-  message: 29,
-  default: 10,
-};
-export const DEFAULT_LOG_RETENTION_DAYS = 14;
-
 /** Everything one route is made of, for escape hatches. */
 export interface WebSocketChatRouteHandler {
   route: aws.apigatewayv2.Route;
@@ -183,8 +157,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
   public readonly stage: aws.apigatewayv2.Stage;
   /** The connections table (escape hatch). */
   public readonly table: aws.dynamodb.Table;
-  /** Each route's function and the resources around it, by route key (`$connect`, `sendmessage`, ...). */
-  public readonly handlers: Record<string, WebSocketChatRouteHandler>;
+  /** Each route's function and the resources around it, by handler (`connect`, `message`, ...). */
+  public readonly handlers: PerHandler<WebSocketChatRouteHandler>;
 
   constructor(name: string, args: WebSocketChatArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("chat:index:WebSocketChat", name, {}, opts);
@@ -198,7 +172,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
       lambda,
       logRetentionDays,
       tags,
-    } = normalizeArgs(args);
+    } = resolveSettings(args, pulumi.getStack());
     // The steps below are function declarations (SST's layout), which have no `this` of their own.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const parent = this;
@@ -220,9 +194,10 @@ export class WebSocketChat extends pulumi.ComponentResource {
       ],
       default: [allowPostToConnections(api, stageName)],
     };
-    const handlers: Record<string, WebSocketChatRouteHandler> = {};
-    for (const route of chatRoutes(messageRoute))
-      handlers[route.routeKey] = createRouteHandler(route);
+    // One route per handler (handlers/routes.ts), so the handler names the route's resources.
+    const handlers = Object.fromEntries(
+      chatRoutes(messageRoute).map((route) => [route.handler, createRouteHandler(route)]),
+    ) as PerHandler<WebSocketChatRouteHandler>;
     const stage = createStage();
 
     this.api = api;
@@ -382,85 +357,4 @@ function lambdaFunctionName(componentName: string, handler: HandlerName): string
   // Lambda names: at most 64 of [A-Za-z0-9-_]; "-disconnect-" and the hash take 20.
   const base = componentName.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 44);
   return `${base}-${handler}-${hash}`;
-}
-
-type NormalizedArgs = Required<Omit<WebSocketChatArgs, "throttle" | "lambda">> & {
-  throttle: Required<WebSocketChatThrottle>;
-  lambda: {
-    runtime: string;
-    architecture: LambdaArchitecture;
-    memorySize: PerHandler<number>;
-    timeout: PerHandler<number>;
-  };
-};
-
-/** Every argument with its default filled in, and the values AWS would refuse late refused now. */
-function normalizeArgs(args: WebSocketChatArgs): NormalizedArgs {
-  const messageRoute = args.messageRoute ?? DEFAULT_MESSAGE_ROUTE;
-  if (messageRoute === "" || messageRoute.startsWith("$")) {
-    throw new Error(
-      `messageRoute must be a custom route key (not empty, not starting with "$"), got "${messageRoute}"`,
-    );
-  }
-  return {
-    stageName: stageNameOf(args.stageName ?? pulumi.getStack()),
-    routeSelectionExpression: args.routeSelectionExpression ?? DEFAULT_ROUTE_SELECTION_EXPRESSION,
-    messageRoute,
-    connectionTtlSeconds: positiveInteger(
-      "connectionTtlSeconds",
-      args.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS,
-    ),
-    throttle: {
-      burstLimit: positiveInteger(
-        "throttle.burstLimit",
-        args.throttle?.burstLimit ?? DEFAULT_THROTTLE.burstLimit,
-      ),
-      rateLimit: positiveNumber(
-        "throttle.rateLimit",
-        args.throttle?.rateLimit ?? DEFAULT_THROTTLE.rateLimit,
-      ),
-    },
-    lambda: {
-      runtime: args.lambda?.runtime ?? DEFAULT_LAMBDA_RUNTIME,
-      architecture: args.lambda?.architecture ?? DEFAULT_LAMBDA_ARCHITECTURE,
-      memorySize: perHandler(DEFAULT_MEMORY_MB, args.lambda?.memorySize),
-      timeout: perHandler(DEFAULT_TIMEOUT_SECONDS, args.lambda?.timeout),
-    },
-    logRetentionDays: args.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
-    tags: args.tags ?? {},
-  };
-}
-
-/** `defaults`, with each handler's value replaced where `overrides` sets one. */
-function perHandler<T>(
-  defaults: PerHandler<T>,
-  overrides: Partial<PerHandler<T>> = {},
-): PerHandler<T> {
-  const values = { ...defaults };
-  for (const handler of Object.keys(values) as HandlerName[])
-    values[handler] = overrides[handler] ?? defaults[handler];
-  return values;
-}
-
-// API Gateway stage names: letters, digits, "-" and "_", at most 128. A stack name may hold a
-// "." (e.g. "team.prod"), which only deploying would otherwise reveal.
-function stageNameOf(stageName: string): string {
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
-    throw new Error(
-      `stageName "${stageName}" is not a valid API Gateway stage name (letters, digits, - and _): set stageName`,
-    );
-  }
-  return stageName;
-}
-
-function positiveNumber(name: string, value: number): number {
-  if (!(Number.isFinite(value) && value > 0))
-    throw new Error(`${name} must be greater than 0, got ${value}`);
-  return value;
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!(Number.isInteger(value) && value > 0))
-    throw new Error(`${name} must be a positive integer, got ${value}`);
-  return value;
 }

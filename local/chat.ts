@@ -1,13 +1,10 @@
 import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
-import { DEFAULT_CONNECTION_TTL_SECONDS, handlerEnvironment } from "../handlers/lib/config";
-import {
-  DEFAULT_MESSAGE_ROUTE,
-  DEFAULT_ROUTE_SELECTION_EXPRESSION,
-  HandlerName,
-  chatRoutes,
-} from "../handlers/routes";
+import { chatArgsFromConfig } from "../components/config";
+import { ChatSettings, resolveSettings } from "../components/settings";
+import { handlerEnvironment } from "../handlers/lib/config";
+import { HandlerName, chatRoutes } from "../handlers/routes";
 import { LOCAL_AWS_ENV, LocalDynamo, ensureConnectionsTable, startLocalDynamo } from "./dynamo";
 import { LocalGateway, RouteInvoker } from "./gateway";
 import { LocalLambda, writeBundle } from "./lambda-runtime";
@@ -53,7 +50,13 @@ export interface LocalChat {
   stage: string;
   routeSelectionExpression: string;
   messageRoute: string;
+  /** The stack's settings as `pulumi up` would deploy them, with this run's overrides. */
+  settings: ChatSettings;
+  /** The environment every local function gets: what the component sets, and local endpoints. */
+  environment: Readonly<Record<string, string>>;
   gateway: LocalGateway;
+  /** Each handler's function, running the deployable bundle. */
+  functions: ReadonlyMap<HandlerName, LocalLambda>;
   /** Closes every connection (running `$disconnect`), then the Lambdas, DynamoDB and the bundles. */
   close(): Promise<void>;
 }
@@ -61,8 +64,6 @@ export interface LocalChat {
 export const DEFAULT_PORT = 3001;
 export const DEFAULT_STACK = "dev";
 const LOCAL_TABLE_NAME = "websocket-chat-connections";
-// API Gateway gives up on any integration after 29 s; no local function needs longer.
-const FUNCTION_TIMEOUT_MS = 29_000;
 
 /**
  * The whole chat on this machine: dynalite with the connections table, the deployable handler
@@ -72,17 +73,24 @@ const FUNCTION_TIMEOUT_MS = 29_000;
 export async function startLocalChat(options: LocalChatOptions = {}): Promise<LocalChat> {
   const stack = options.stack ?? DEFAULT_STACK;
   const stackConfig = readStackConfig(stack, options.projectDir ?? PROJECT_DIR);
-  const stage = options.stage ?? stackConfig.stageName ?? stack;
-  const routeSelectionExpression =
-    options.routeSelectionExpression ??
-    stackConfig.routeSelectionExpression ??
-    DEFAULT_ROUTE_SELECTION_EXPRESSION;
-  const messageRoute = options.messageRoute ?? stackConfig.messageRoute ?? DEFAULT_MESSAGE_ROUTE;
+  // What `pulumi up` would deploy for this stack, with this run's overrides: checked alike.
+  const args = chatArgsFromConfig(stackConfig.config);
+  const settings = resolveSettings(
+    {
+      ...args,
+      stageName: options.stage ?? args.stageName,
+      routeSelectionExpression: options.routeSelectionExpression ?? args.routeSelectionExpression,
+      messageRoute: options.messageRoute ?? args.messageRoute,
+      connectionTtlSeconds: options.connectionTtlSeconds ?? args.connectionTtlSeconds,
+    },
+    stack,
+  );
+  const { stageName: stage, routeSelectionExpression, messageRoute } = settings;
   const routes = chatRoutes(messageRoute);
 
   // Stopped in this order: the gateway first, because closing it runs $disconnect.
   let gateway: LocalGateway | undefined;
-  const functions = new Map<string, LocalLambda>();
+  const functions = new Map<HandlerName, LocalLambda>();
   let dynamo: LocalDynamo | undefined;
   let bundleDir: string | undefined;
   const close = async () => {
@@ -115,11 +123,12 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     });
     functionsReady.catch(() => {}); // only the invokers care
     startFailed = functionsFailed;
+    const handlerOf = Object.fromEntries(routes.map((r) => [r.routeKey, r.handler]));
     const invokers: Record<string, RouteInvoker> = {};
     for (const { routeKey } of routes) {
       invokers[routeKey] = async (event) => {
         await functionsReady;
-        return functions.get(routeKey)!.invoke(event);
+        return functions.get(handlerOf[routeKey])!.invoke(event);
       };
     }
     gateway = await LocalGateway.start({
@@ -138,10 +147,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       ...handlerEnvironment({
         tableName: LOCAL_TABLE_NAME,
         managementEndpoint: gateway.managementEndpoint,
-        connectionTtlSeconds:
-          options.connectionTtlSeconds ??
-          stackConfig.connectionTtlSeconds ??
-          DEFAULT_CONNECTION_TTL_SECONDS,
+        connectionTtlSeconds: settings.connectionTtlSeconds,
         messageRoute,
         routeSelectionExpression,
       }),
@@ -152,14 +158,15 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     };
     const bundlePaths = await bundles;
     await Promise.all(
-      routes.map(async ({ routeKey, handler }) => {
+      routes.map(async ({ handler }) => {
         const lambda = await LocalLambda.start({
           bundlePath: bundlePaths.get(handler)!,
           functionName: `websocket-chat-${handler}`,
           environment,
-          timeoutMs: FUNCTION_TIMEOUT_MS,
+          // Each function's own timeout, as deployed.
+          timeoutMs: settings.lambda.timeout[handler] * 1000,
         });
-        functions.set(routeKey, lambda);
+        functions.set(handler, lambda);
       }),
     );
     functionsStarted();
@@ -176,7 +183,10 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       stage,
       routeSelectionExpression,
       messageRoute,
+      settings,
+      environment,
       gateway,
+      functions,
       close,
     };
   } catch (err) {

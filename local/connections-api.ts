@@ -1,5 +1,5 @@
 import * as http from "http";
-import { MAX_MESSAGE_BYTES } from "./frame-limits";
+import { MAX_MESSAGE_BYTES } from "../handlers/lib/limits";
 import { CONNECTION_ID_PATTERN } from "./gateway-events";
 
 /**

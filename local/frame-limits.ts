@@ -1,6 +1,4 @@
-// API Gateway quotas (they cannot be raised): 32 KB per WebSocket frame, 128 KB per message.
-const MAX_FRAME_BYTES = 32 * 1024;
-export const MAX_MESSAGE_BYTES = 128 * 1024;
+import { MAX_FRAME_BYTES, MAX_MESSAGE_BYTES } from "../handlers/lib/limits";
 
 /**
  * Watches the raw bytes a client sends and reports the first frame or message over API

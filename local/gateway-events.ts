@@ -1,40 +1,36 @@
+import type {
+  APIGatewayEventWebsocketRequestContextV2,
+  APIGatewayProxyWebsocketEventV2,
+} from "aws-lambda";
 import { randomBytes } from "crypto";
 
 /**
  * The Lambda proxy events API Gateway sends for WebSocket routes, shaped as the reference
  * records them (../shared/reference/apigw-websocket-facts.md, "Event shapes").
+ *
+ * The types are the handlers' own (`APIGatewayProxyWebsocketEventV2` from @types/aws-lambda),
+ * so the compiler checks every field the handlers can read, plus what that type leaves out.
+ * One correction: the type declares `messageId` always, but API Gateway sends it on MESSAGE
+ * events only.
  */
 
-export type EventType = "CONNECT" | "MESSAGE" | "DISCONNECT";
+export type EventType = APIGatewayEventWebsocketRequestContextV2["eventType"];
 
-export interface WebSocketRequestContext {
-  routeKey: string;
-  eventType: EventType;
-  messageDirection: "IN";
-  connectionId: string;
-  connectedAt: number;
-  requestTimeEpoch: number;
-  requestTime: string;
-  requestId: string;
-  extendedRequestId: string;
-  apiId: string;
-  stage: string;
-  domainName: string;
-  identity: { sourceIp: string; userAgent?: string };
+export type WebSocketRequestContext = Omit<
+  APIGatewayEventWebsocketRequestContextV2,
+  "messageId"
+> & {
   messageId?: string;
+  identity: { sourceIp: string; userAgent?: string };
   disconnectStatusCode?: number;
   disconnectReason?: string;
-}
+};
 
-export interface WebSocketEvent {
+export type WebSocketEvent = Omit<APIGatewayProxyWebsocketEventV2, "requestContext"> & {
   requestContext: WebSocketRequestContext;
   headers?: Record<string, string>;
   multiValueHeaders?: Record<string, string[]>;
-  queryStringParameters?: Record<string, string>;
-  multiValueQueryStringParameters?: Record<string, string[]>;
-  body?: string;
-  isBase64Encoded: boolean;
-}
+};
 
 /** What the gateway knows about a connection from its upgrade request. */
 export interface ConnectionContext {

@@ -4,7 +4,8 @@ import { AddressInfo, Socket } from "net";
 import { Duplex } from "stream";
 import { WebSocket, WebSocketServer } from "ws";
 import { ConnectionsBackend, connectionsApi } from "./connections-api";
-import { FrameLimits, MAX_MESSAGE_BYTES } from "./frame-limits";
+import { IDLE_TIMEOUT_MS, MAX_CONNECTION_MS, MAX_MESSAGE_BYTES } from "../handlers/lib/limits";
+import { FrameLimits } from "./frame-limits";
 import {
   ConnectionContext,
   WebSocketEvent,
@@ -37,10 +38,6 @@ export interface LocalGatewayOptions {
   /** One line per connect, message and disconnect. Never called on the @connections path. */
   log?: (line: string) => void;
 }
-
-// API Gateway's fixed quotas (../shared/reference/apigw-websocket-facts.md, "Limits").
-const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
-const MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
 
 /**
  * Close codes the gateway sends. What AWS sends on idle timeout and at the 2-hour limit is not

@@ -37,8 +37,6 @@ function functionEnvironment(options: LocalLambdaOptions): Record<string, string
   }
   // Lambda sets this for every function.
   environment.AWS_LAMBDA_FUNCTION_NAME = options.functionName;
-  // Lambda runs Node 22 or 24; the SDK's warning about running on Node 20 is about this machine.
-  environment.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   return { ...environment, ...options.environment };
 }
 
@@ -78,6 +76,11 @@ export class LocalLambda {
     worker.on("exit", (code) =>
       this.failAll(new Error(`${options.functionName} exited with code ${code}`)),
     );
+  }
+
+  /** How long an invocation may run before it is stopped. */
+  get timeoutMs(): number {
+    return this.options.timeoutMs;
   }
 
   static async start(options: LocalLambdaOptions): Promise<LocalLambda> {

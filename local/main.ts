@@ -1,11 +1,9 @@
 // `npm start`: the whole chat on this machine. See `npm start -- --help`.
 import * as path from "path";
 import { parseArgs } from "util";
+import { IDLE_TIMEOUT_MS, MAX_CONNECTION_MS } from "../handlers/lib/limits";
 import { exampleMessage } from "../handlers/lib/message";
 import { DEFAULT_PORT, DEFAULT_STACK, LocalChat, startLocalChat } from "./chat";
-
-// Local mode runs on Node 20 on purpose; the SDK's notice about dropping it is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const DEFAULT_PERSIST_DIR = ".local-data";
 
@@ -24,8 +22,8 @@ Options (environment variable in brackets):
   --data-dir <dir>       keep the table's data in <dir> across runs [CHAT_DATA_DIR]
                          default: in memory
   --persist              same as --data-dir ${DEFAULT_PERSIST_DIR}
-  --idle-timeout <s>     close connections idle this long       default 600 (API Gateway's)
-  --max-connection <s>   close connections open this long       default 7200 (API Gateway's)
+  --idle-timeout <s>     close connections idle this long       default ${IDLE_TIMEOUT_MS / 1000} (API Gateway's)
+  --max-connection <s>   close connections open this long       default ${MAX_CONNECTION_MS / 1000} (API Gateway's)
   -h, --help             show this help
 
 Ctrl-C closes every connection (running $disconnect) and exits.

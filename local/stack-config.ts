@@ -1,25 +1,22 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import type { ConfigSource } from "../components/config";
 
 /** The project root: where Pulumi.yaml and the Pulumi.<stack>.yaml files live. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
-/** The settings of a stack that local mode honours, as far as the Pulumi files set them. */
+/** A stack's configuration as `pulumi up` would see it, and the AWS region it deploys to. */
 export interface StackConfig {
-  stageName?: string;
-  routeSelectionExpression?: string;
-  messageRoute?: string;
-  connectionTtlSeconds?: number;
+  config: ConfigSource;
   region?: string;
 }
 
 /**
- * Reads a stack's settings as `pulumi up` would see them: `Pulumi.<stack>.yaml` first, then the
- * defaults Pulumi.yaml declares for the project's keys. Missing files, missing keys and empty
- * values leave a field undefined (the caller falls back to the component's defaults, and an
- * empty stageName means the stack name, as in index.ts). A file that is not valid YAML is an
- * error worth stopping for.
+ * Reads a stack's configuration as `pulumi up` would see it: `Pulumi.<stack>.yaml` first, then
+ * the defaults Pulumi.yaml declares for the project's keys. Missing files and keys read as unset.
+ * A file that is not valid YAML is an error worth stopping for. The values are checked where
+ * the component checks them (`chatArgsFromConfig`, `resolveSettings`).
  */
 export function readStackConfig(stack: string, projectDir: string = PROJECT_DIR): StackConfig {
   const project = readYaml(path.join(projectDir, "Pulumi.yaml"));
@@ -27,26 +24,20 @@ export function readStackConfig(stack: string, projectDir: string = PROJECT_DIR)
   const stackConfig = asRecord(readYaml(path.join(projectDir, `Pulumi.${stack}.yaml`)).config);
   const projectConfig = asRecord(project.config);
 
-  const value = (key: string): unknown => {
+  const get = (key: string): string | undefined => {
     const fromStack = stackConfig[`${name}:${key}`];
-    if (fromStack !== undefined && fromStack !== "") return fromStack;
     // Pulumi.yaml declares a project key either as `key: value` or as `key: { default: value }`.
     const declared = projectConfig[key];
     const fromProject =
       typeof declared === "object" && declared !== null ? asRecord(declared).default : declared;
-    return fromProject === "" ? undefined : fromProject;
+    const value = fromStack ?? fromProject;
+    if (value === undefined || value === null) return undefined;
+    // Pulumi hands a program every value as text: YAML numbers and booleans as they read.
+    return typeof value === "string" ? value : JSON.stringify(value);
   };
-  const text = (key: string) => {
-    const v = value(key);
-    return typeof v === "string" ? v : undefined;
-  };
-  const ttl = Number(value("connectionTtlSeconds"));
   const region = stackConfig["aws:region"];
   return {
-    stageName: text("stageName"),
-    routeSelectionExpression: text("routeSelectionExpression"),
-    messageRoute: text("messageRoute"),
-    connectionTtlSeconds: Number.isInteger(ttl) && ttl > 0 ? ttl : undefined,
+    config: { get },
     region: typeof region === "string" && region !== "" ? region : undefined,
   };
 }

@@ -68,7 +68,6 @@ describe("handler bundles as deployed", function () {
             AWS_REGION: TEST_REGION,
             AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
             AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
             AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
             TABLE_NAME: tableName,
             MANAGEMENT_ENDPOINT: api.endpoint,

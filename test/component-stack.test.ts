@@ -9,7 +9,7 @@ import {
   DEFAULT_LOG_RETENTION_DAYS,
   DEFAULT_MEMORY_MB,
   DEFAULT_THROTTLE,
-} from "../components/web-socket-chat";
+} from "../components/settings";
 import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
 import {
   DEFAULT_MESSAGE_ROUTE,
@@ -126,7 +126,10 @@ describe("the stack program (index.ts)", () => {
   });
 
   it("refuses a lambdaArchitecture Lambda does not offer", async () => {
-    await assert.rejects(runStack({ lambdaArchitecture: "arm32" }), /lambdaArchitecture/);
+    await assert.rejects(
+      runStack({ lambdaArchitecture: "arm32" }),
+      /lambda\.architecture must be one of arm64, x86_64, got arm32/,
+    );
   });
 
   it("documents each config key in Pulumi.yaml with a type, a description and the component's own default", () => {

@@ -336,17 +336,13 @@ describe("WebSocketChat component", () => {
       assert.equal(await valueOf(chat.api.id), "chat-api-id");
       assert.equal(await valueOf(chat.stage.name), "dev");
       assert.equal(await valueOf(chat.table.name), "chat-connections-7f3a2b1");
-      assert.deepEqual(Object.keys(chat.handlers).sort(), [
-        "$connect",
-        "$default",
-        "$disconnect",
-        "sendmessage",
-      ]);
+      assert.deepEqual(Object.keys(chat.handlers).sort(), [...HANDLER_NAMES].sort());
       assert.equal(
-        await valueOf(chat.handlers["sendmessage"].function.name),
+        await valueOf(chat.handlers.message.function.name),
         functionInputs("message").name,
       );
-      assert.equal(await valueOf(chat.handlers["$connect"].route.routeKey), "$connect");
+      assert.equal(await valueOf(chat.handlers.message.route.routeKey), "sendmessage");
+      assert.equal(await valueOf(chat.handlers.connect.route.routeKey), "$connect");
     });
 
     it("parents every child to the component, a chat:index:WebSocketChat", () => {
@@ -375,12 +371,7 @@ describe("WebSocketChat component", () => {
         record.named("chat-message-invoke").inputs.sourceArn,
         `${API_ARN}/*/pushmessage`,
       );
-      assert.deepEqual(Object.keys(chat.handlers).sort(), [
-        "$connect",
-        "$default",
-        "$disconnect",
-        "pushmessage",
-      ]);
+      assert.equal(await valueOf(chat.handlers.message.route.routeKey), "pushmessage");
       for (const handler of HANDLER_NAMES) {
         const { variables } = functionInputs(handler).environment;
         assert.equal(variables.ROUTE_SELECTION_EXPRESSION, "$request.body.message");

@@ -12,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { LocalChat, LocalChatOptions, startLocalChat } from "../local/chat";
 import { CONNECTION_KEY, EXPIRY_ATTRIBUTE } from "../handlers/lib/connection-store";
+import { DEFAULT_TIMEOUT_SECONDS } from "../components/settings";
 import { TestClient } from "./support/local-clients";
 import { PROMPTLY_MS, STARTUP_MS, within } from "./support/within";
 
@@ -190,6 +191,13 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
       assert.equal(chat.messageRoute, "pushmessage");
     });
 
+    it("runs each function with the timeout it is deployed with, not one for all", () => {
+      for (const [handler, lambda] of chat.functions) {
+        assert.equal(lambda.timeoutMs, DEFAULT_TIMEOUT_SECONDS[handler] * 1000, handler);
+      }
+      assert.equal(chat.functions.size, 4);
+    });
+
     it('broadcasts {"message":"pushmessage","data":…} and sends {"action":"sendmessage"} to $default', async () => {
       const alice = await TestClient.connect(chat.url);
       const bob = await TestClient.connect(chat.url);
@@ -207,6 +215,28 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
 
 describe("local mode lifecycle", function () {
   this.timeout(60_000);
+
+  for (const [key, value, refusal] of [
+    ["messageRoute", "$connect", /messageRoute must be a custom route key/],
+    ["stageName", "team.prod", /stageName "team\.prod" is not a valid API Gateway stage name/],
+    ["lambdaArchitecture", "arm32", /lambda\.architecture must be one of/],
+  ] as const) {
+    it(`refuses a stack whose ${key} is ${value}, as pulumi up does, before starting anything`, async () => {
+      const projectDir = await emptyProjectDir();
+      await fs.writeFile(
+        path.join(projectDir, "Pulumi.bad.yaml"),
+        `config:\n  websocket-chat:${key}: "${value}"\n`,
+      );
+      await assert.rejects(startLocalChat({ port: 0, projectDir, stack: "bad" }), refusal);
+    });
+  }
+
+  it("refuses a stack name that is not a valid stage when no stageName is set", async () => {
+    await assert.rejects(
+      startLocalChat({ port: 0, projectDir: await emptyProjectDir(), stack: "team.prod" }),
+      /stageName "team\.prod"/,
+    );
+  });
 
   it("closes idle connections after idleTimeoutMs and runs the real $disconnect", async () => {
     const chat = await start({

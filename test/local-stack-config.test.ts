@@ -2,7 +2,13 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { chatArgsFromConfig } from "../components/config";
 import { readStackConfig } from "../local/stack-config";
+
+/** The component's arguments as local mode reads them for `stack`. */
+function stackArgs(stack: string, dir: string) {
+  return chatArgsFromConfig(readStackConfig(stack, dir).config);
+}
 
 describe("local mode reads the stack's settings from the Pulumi files", () => {
   let dir: string;
@@ -17,13 +23,12 @@ describe("local mode reads the stack's settings from the Pulumi files", () => {
   });
 
   it("leaves everything unset when there are no Pulumi files", () => {
-    assert.deepEqual(readStackConfig("dev", dir), {
-      stageName: undefined,
-      routeSelectionExpression: undefined,
-      messageRoute: undefined,
-      connectionTtlSeconds: undefined,
-      region: undefined,
-    });
+    const args = stackArgs("dev", dir);
+    assert.equal(args.stageName, undefined);
+    assert.equal(args.routeSelectionExpression, undefined);
+    assert.equal(args.messageRoute, undefined);
+    assert.equal(args.connectionTtlSeconds, undefined);
+    assert.equal(readStackConfig("dev", dir).region, undefined);
   });
 
   it("takes the stack file's values over Pulumi.yaml's defaults, under the project's namespace", () => {
@@ -47,19 +52,39 @@ describe("local mode reads the stack's settings from the Pulumi files", () => {
       "  websocket-chat:messageRoute: not-this-project",
       "  my-chat:connectionTtlSeconds: 600",
     ]);
-    assert.deepEqual(readStackConfig("prod", dir), {
-      stageName: "live",
-      routeSelectionExpression: "$request.body.message",
-      messageRoute: "sendmessage",
-      connectionTtlSeconds: 600,
-      region: "eu-west-1",
-    });
+    const args = stackArgs("prod", dir);
+    assert.equal(args.stageName, "live");
+    assert.equal(args.routeSelectionExpression, "$request.body.message");
+    assert.equal(args.messageRoute, "sendmessage");
+    assert.equal(args.connectionTtlSeconds, 600);
+    assert.equal(readStackConfig("prod", dir).region, "eu-west-1");
   });
 
   it("treats an empty stageName as unset (the stack name applies, as in index.ts)", () => {
     write("Pulumi.yaml", ["name: websocket-chat", "config:", "  stageName:", '    default: ""']);
     write("Pulumi.dev.yaml", ["config:", '  websocket-chat:stageName: ""']);
-    assert.equal(readStackConfig("dev", dir).stageName, undefined);
+    assert.equal(stackArgs("dev", dir).stageName, undefined);
+  });
+
+  it("reads the keys index.ts reads, numbers included, and refuses a number that is not one", () => {
+    write("Pulumi.dev.yaml", [
+      "config:",
+      "  websocket-chat:lambdaArchitecture: x86_64",
+      "  websocket-chat:lambdaMemorySize: 3008",
+      "  websocket-chat:throttleBurstLimit: 7",
+      "  websocket-chat:logRetentionDays: thirty",
+    ]);
+    assert.throws(() => stackArgs("dev", dir), /logRetentionDays must be a number, got "thirty"/);
+    write("Pulumi.dev.yaml", [
+      "config:",
+      "  websocket-chat:lambdaArchitecture: x86_64",
+      "  websocket-chat:lambdaMemorySize: 3008",
+      "  websocket-chat:throttleBurstLimit: 7",
+    ]);
+    const args = stackArgs("dev", dir);
+    assert.equal(args.lambda?.architecture, "x86_64");
+    assert.deepEqual(args.lambda?.memorySize, { message: 3008 });
+    assert.equal(args.throttle?.burstLimit, 7);
   });
 
   it("stops with the file's name when a stack file is not valid YAML", () => {

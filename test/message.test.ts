@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { exampleMessage, MAX_PAYLOAD_BYTES, parseMessage } from "../handlers/lib/message";
+import { MAX_MESSAGE_BYTES } from "../handlers/lib/limits";
+import { exampleMessage, parseMessage } from "../handlers/lib/message";
 import { routeKeyPath } from "../handlers/routes";
 
 describe("parseMessage", function () {
@@ -36,9 +37,9 @@ describe("parseMessage", function () {
   });
 
   it("rejects data that API Gateway would refuse to post (over 128 KB)", function () {
-    const atLimit = "x".repeat(MAX_PAYLOAD_BYTES);
+    const atLimit = "x".repeat(MAX_MESSAGE_BYTES);
     assert.equal(parseMessage(JSON.stringify({ data: atLimit })).ok, true);
-    const overLimit = "é".repeat(MAX_PAYLOAD_BYTES / 2 + 1); // counted in bytes, not characters
+    const overLimit = "é".repeat(MAX_MESSAGE_BYTES / 2 + 1); // counted in bytes, not characters
     assert.equal(parseMessage(JSON.stringify({ data: overLimit })).ok, false);
   });
 });

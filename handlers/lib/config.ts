@@ -3,6 +3,8 @@
  * the local runtime) sets; handlers never derive endpoints from the event.
  */
 
+import { CONNECTION_TTL_MARGIN_SECONDS, MAX_CONNECTION_MS } from "./limits";
+
 /** Names of the environment variables the component sets on the Lambdas. */
 export const ENV = {
   tableName: "TABLE_NAME",
@@ -37,7 +39,8 @@ export function handlerEnvironment<Value>(
 }
 
 // API Gateway closes every connection after 2 hours: keep records a little longer than that.
-export const DEFAULT_CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 5 * 60;
+export const DEFAULT_CONNECTION_TTL_SECONDS =
+  MAX_CONNECTION_MS / 1000 + CONNECTION_TTL_MARGIN_SECONDS;
 
 export function requireEnv(name: string): string {
   const value = process.env[name];

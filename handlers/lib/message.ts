@@ -1,7 +1,5 @@
 import { routeKeyPath } from "../routes";
-
-// API Gateway rejects PostToConnection data over 128 KB.
-export const MAX_PAYLOAD_BYTES = 128 * 1024;
+import { MAX_MESSAGE_BYTES } from "./limits";
 
 export type ParsedMessage = { ok: true; payload: string } | { ok: false; reason: string };
 
@@ -24,8 +22,8 @@ export function parseMessage(body: string | undefined): ParsedMessage {
     return { ok: false, reason: 'The message has no "data" field.' };
   }
   const payload = typeof data === "string" ? data : JSON.stringify(data);
-  if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
-    return { ok: false, reason: `"data" is over ${MAX_PAYLOAD_BYTES} bytes.` };
+  if (Buffer.byteLength(payload) > MAX_MESSAGE_BYTES) {
+    return { ok: false, reason: `"data" is over ${MAX_MESSAGE_BYTES} bytes.` };
   }
   return { ok: true, payload };
 }

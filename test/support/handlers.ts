@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { HandlerName } from "../../handlers/routes";
 import { LocalLambda, writeBundle } from "../../local/lambda-runtime";
+import { INTEGRATION_TIMEOUT_MS } from "../../handlers/lib/limits";
 import { TEST_CREDENTIALS, TEST_REGION } from "./dynamo";
 import { PROMPTLY_MS, STARTUP_MS, within } from "./within";
 
@@ -30,7 +31,7 @@ export async function startHandler(
     LocalLambda.start({
       bundlePath,
       functionName: handler,
-      timeoutMs: 29_000,
+      timeoutMs: INTEGRATION_TIMEOUT_MS,
       environment: {
         AWS_REGION: TEST_REGION,
         AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,

@@ -1,0 +1,203 @@
+import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
+import {
+  DEFAULT_MESSAGE_ROUTE,
+  DEFAULT_ROUTE_SELECTION_EXPRESSION,
+  HANDLER_NAMES,
+  routeKeyPath,
+} from "../handlers/routes";
+import type {
+  LambdaArchitecture,
+  PerHandler,
+  WebSocketChatArgs,
+  WebSocketChatThrottle,
+} from "./web-socket-chat";
+
+/**
+ * The one place where a chat's arguments become settings: defaults filled in, and every value
+ * AWS would refuse late refused now, with the argument's name. The component (`pulumi up`) and
+ * local mode (`npm start`) both call `resolveSettings`, so neither runs what the other refuses.
+ * Pure: no Pulumi calls, no I/O.
+ */
+
+export const DEFAULT_THROTTLE: Required<WebSocketChatThrottle> = { burstLimit: 100, rateLimit: 50 };
+export const DEFAULT_LAMBDA_RUNTIME = "nodejs24.x";
+export const DEFAULT_LAMBDA_ARCHITECTURE: LambdaArchitecture = "arm64";
+// The broadcast is CPU-bound and single-threaded: 1769 MB is one full vCPU, the most it can use.
+// CPU per delivery is then the same cost at any size, and reach within 29 s is highest
+// (docs/scaling.md, from `npm run bench`).
+export const DEFAULT_MEMORY_MB: PerHandler<number> = {
+  connect: 256,
+  disconnect: 256,
+  message: 1769,
+  default: 256,
+};
+// API Gateway's integration timeout is 29 s: the broadcast may use all of it. The others do
+// one DynamoDB call or one post.
+export const DEFAULT_TIMEOUT_SECONDS: PerHandler<number> = {
+  connect: 10,
+  disconnect: 10,
+  message: 29,
+  default: 10,
+};
+export const DEFAULT_LOG_RETENTION_DAYS = 14;
+
+/** Every argument resolved: what the component deploys and what local mode runs. */
+export type ChatSettings = Required<
+  Omit<WebSocketChatArgs, "stageName" | "throttle" | "lambda">
+> & {
+  stageName: string;
+  throttle: Required<WebSocketChatThrottle>;
+  lambda: {
+    runtime: string;
+    architecture: LambdaArchitecture;
+    memorySize: PerHandler<number>;
+    timeout: PerHandler<number>;
+  };
+};
+
+const ARCHITECTURES: readonly LambdaArchitecture[] = ["arm64", "x86_64"];
+// The bundles target Node 22 (handlers/bundle.ts): older runtimes may not run them.
+const NODE_RUNTIME = /^nodejs(\d+)\.x$/;
+const OLDEST_NODE_RUNTIME = 22;
+// CloudWatch Logs accepts only these (0: never expire).
+const LOG_RETENTION_DAYS = [
+  0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+  3288, 3653,
+];
+
+/** `args` with every default filled in, for a stack named `stack`. Throws on a refused value. */
+export function resolveSettings(args: WebSocketChatArgs, stack: string): ChatSettings {
+  const messageRoute = args.messageRoute ?? DEFAULT_MESSAGE_ROUTE;
+  if (messageRoute === "" || messageRoute.startsWith("$")) {
+    throw new Error(
+      `messageRoute must be a custom route key (not empty, not starting with "$"), got "${messageRoute}"`,
+    );
+  }
+  const routeSelectionExpression =
+    args.routeSelectionExpression ?? DEFAULT_ROUTE_SELECTION_EXPRESSION;
+  if (!routeKeyPath(routeSelectionExpression)) {
+    throw new Error(
+      `routeSelectionExpression must read the message body, like "$request.body.action", got "${routeSelectionExpression}"`,
+    );
+  }
+  return {
+    stageName: stageNameOf(args.stageName ?? stack),
+    routeSelectionExpression,
+    messageRoute,
+    connectionTtlSeconds: integerIn(
+      "connectionTtlSeconds",
+      args.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS,
+      1,
+    ),
+    throttle: {
+      burstLimit: integerIn(
+        "throttle.burstLimit",
+        args.throttle?.burstLimit ?? DEFAULT_THROTTLE.burstLimit,
+        1,
+      ),
+      rateLimit: positiveNumber(
+        "throttle.rateLimit",
+        args.throttle?.rateLimit ?? DEFAULT_THROTTLE.rateLimit,
+      ),
+    },
+    lambda: {
+      runtime: runtimeOf(args.lambda?.runtime ?? DEFAULT_LAMBDA_RUNTIME),
+      architecture: oneOf(
+        "lambda.architecture",
+        args.lambda?.architecture ?? DEFAULT_LAMBDA_ARCHITECTURE,
+        ARCHITECTURES,
+      ),
+      // Lambda: 128 MB to 10,240 MB; 1 s to 900 s.
+      memorySize: perHandler(
+        "lambda.memorySize",
+        DEFAULT_MEMORY_MB,
+        args.lambda?.memorySize,
+        [128, 10_240],
+      ),
+      timeout: perHandler(
+        "lambda.timeout",
+        DEFAULT_TIMEOUT_SECONDS,
+        args.lambda?.timeout,
+        [1, 900],
+      ),
+    },
+    logRetentionDays: oneOf(
+      "logRetentionDays",
+      args.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
+      LOG_RETENTION_DAYS,
+    ),
+    tags: args.tags ?? {},
+  };
+}
+
+/** `defaults`, with each handler's value replaced where `overrides` sets one, each checked. */
+function perHandler(
+  name: string,
+  defaults: PerHandler<number>,
+  overrides: Partial<PerHandler<number>> = {},
+  [min, max]: [number, number],
+): PerHandler<number> {
+  for (const handler of Object.keys(overrides)) {
+    if (!(HANDLER_NAMES as readonly string[]).includes(handler)) {
+      throw new Error(`${name} has no handler "${handler}" (${HANDLER_NAMES.join(", ")})`);
+    }
+  }
+  const values = { ...defaults };
+  for (const handler of HANDLER_NAMES) {
+    values[handler] = integerIn(
+      `${name}.${handler}`,
+      overrides[handler] ?? defaults[handler],
+      min,
+      max,
+    );
+  }
+  return values;
+}
+
+// API Gateway stage names: letters, digits, "-" and "_", at most 128. A stack name may hold a
+// "." (e.g. "team.prod"), which only deploying would otherwise reveal.
+function stageNameOf(stageName: string): string {
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName)) {
+    throw new Error(
+      `stageName "${stageName}" is not a valid API Gateway stage name (letters, digits, - and _): set stageName`,
+    );
+  }
+  return stageName;
+}
+
+function runtimeOf(runtime: string): string {
+  const major = NODE_RUNTIME.exec(runtime)?.[1];
+  if (major === undefined || Number(major) < OLDEST_NODE_RUNTIME) {
+    throw new Error(
+      `lambda.runtime must be a Node.js runtime from nodejs${OLDEST_NODE_RUNTIME}.x on (the bundles target Node ${OLDEST_NODE_RUNTIME}), got "${runtime}"`,
+    );
+  }
+  return runtime;
+}
+
+function oneOf<T>(name: string, value: T, allowed: readonly T[]): T {
+  if (!allowed.includes(value)) {
+    throw new Error(`${name} must be one of ${allowed.join(", ")}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function positiveNumber(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new Error(`${name} must be greater than 0, got ${value}`);
+  }
+  return value;
+}
+
+function integerIn(
+  name: string,
+  value: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (!(Number.isInteger(value) && value >= min && value <= max)) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+    throw new Error(`${name} must be a whole number ${range}, got ${value}`);
+  }
+  return value;
+}
