@@ -44,7 +44,7 @@ async function unbundled(handler: HandlerName, dir: string): Promise<string> {
     bundle: true,
     packages: "external",
     platform: "node",
-    target: "node20",
+    target: "node22",
     format: "cjs",
     outfile: file,
     logLevel: "silent",
