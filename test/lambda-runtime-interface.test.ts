@@ -9,6 +9,7 @@ import { TEST_CREDENTIALS, TEST_REGION, TestDynamo } from "./support/dynamo";
 import { websocketEvent } from "./support/handlers";
 import { LambdaContainer } from "./support/lambda-ric";
 import { RuntimeApi } from "./support/runtime-api";
+import { STARTUP_MS, within } from "./support/within";
 
 // Each deployable bundle runs as Lambda runs it: aws-lambda-ric (the bootstrap of Lambda's Node
 // images) imports index.mjs, takes events from a Runtime API and posts the results back, with
@@ -18,8 +19,8 @@ import { RuntimeApi } from "./support/runtime-api";
 const MISSING_TABLE = "no-such-table";
 const LISTENER = "listener000000A=";
 const SENDER = "sender00000000A=";
-// Init, the first invocation and the runtime's round trips; the machine is shared.
-const INVOKE_TIMEOUT_MS = 15_000;
+// A cold start (the runtime and the bundle loading) and the invocation itself.
+const INVOKE_TIMEOUT_MS = STARTUP_MS;
 
 interface Container {
   api: RuntimeApi;
@@ -248,18 +249,16 @@ describe("handler bundles under Lambda's runtime interface client (aws-lambda-ri
 
   it("a missing export fails the start with Runtime.HandlerNotFound and ends the process", async function () {
     const { api, lambda } = await container("message", { handlerSetting: "index.nosuchexport" });
-    const initError = await Promise.race([
-      api.initError,
-      lambda.exited.then((code) => {
-        throw new Error(`the runtime exited (${code}) without reporting an init error`);
-      }),
-      new Promise<never>((_, reject) =>
-        setTimeout(
-          () => reject(new Error(`no init error posted within ${INVOKE_TIMEOUT_MS / 1000} s`)),
-          INVOKE_TIMEOUT_MS,
-        ),
-      ),
-    ]);
+    const initError = await within(
+      STARTUP_MS,
+      "the runtime to report its failed start (POST /runtime/init/error)",
+      Promise.race([
+        api.initError,
+        lambda.exited.then((code) => {
+          throw new Error(`the runtime exited (${code}) without reporting an init error`);
+        }),
+      ]),
+    );
     assert.equal(initError.errorType, "Runtime.HandlerNotFound");
     assert.equal(initError.body.errorType, "Runtime.HandlerNotFound");
     assert.match(initError.body.errorMessage, /index\.nosuchexport is undefined or not exported/);
