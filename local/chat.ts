@@ -123,14 +123,16 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     });
     functionsReady.catch(() => {}); // only the invokers care
     startFailed = functionsFailed;
-    const handlerOf = Object.fromEntries(routes.map((r) => [r.routeKey, r.handler]));
-    const invokers: Record<string, RouteInvoker> = {};
-    for (const { routeKey } of routes) {
-      invokers[routeKey] = async (event) => {
-        await functionsReady;
-        return functions.get(handlerOf[routeKey])!.invoke(event);
-      };
-    }
+    // Object.fromEntries defines every route key as its own property, "__proto__" included.
+    const invokers: Record<string, RouteInvoker> = Object.fromEntries(
+      routes.map(({ routeKey, handler }): [string, RouteInvoker] => [
+        routeKey,
+        async (event) => {
+          await functionsReady;
+          return functions.get(handler)!.invoke(event);
+        },
+      ]),
+    );
     gateway = await LocalGateway.start({
       host: options.host,
       port: options.port ?? DEFAULT_PORT,

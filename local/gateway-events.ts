@@ -122,37 +122,41 @@ export function connectEvent(
   connection: ConnectionContext,
   request: UpgradeRequest,
 ): WebSocketEvent {
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Names are the client's: kept in Maps, so "__proto__" or "constructor" is just a name.
+  const headers = new Map<string, string[]>();
   for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
-    (multiValueHeaders[request.rawHeaders[i]] ??= []).push(request.rawHeaders[i + 1]);
+    appendValue(headers, request.rawHeaders[i], request.rawHeaders[i + 1]);
   }
-  const forwardedFor = multiValueHeaders["X-Forwarded-For"]?.join(", ");
-  Object.assign(multiValueHeaders, {
-    "X-Amzn-Trace-Id": [
-      `Root=1-${Math.floor(connection.connectedAt / 1000).toString(16)}-${randomBytes(12).toString("hex")}`,
-    ],
-    "X-Forwarded-For": [
-      forwardedFor ? `${forwardedFor}, ${connection.sourceIp}` : connection.sourceIp,
-    ],
-    "X-Forwarded-Port": [String(request.localPort)],
-    // API Gateway terminates TLS and says https; this emulator serves plain ws://.
-    "X-Forwarded-Proto": ["http"],
-  });
+  const forwardedFor = headers.get("X-Forwarded-For")?.join(", ");
+  headers.set("X-Amzn-Trace-Id", [
+    `Root=1-${Math.floor(connection.connectedAt / 1000).toString(16)}-${randomBytes(12).toString("hex")}`,
+  ]);
+  headers.set("X-Forwarded-For", [
+    forwardedFor ? `${forwardedFor}, ${connection.sourceIp}` : connection.sourceIp,
+  ]);
+  headers.set("X-Forwarded-Port", [String(request.localPort)]);
+  // API Gateway terminates TLS and says https; this emulator serves plain ws://.
+  headers.set("X-Forwarded-Proto", ["http"]);
 
   const event: WebSocketEvent = {
     requestContext: requestContext(connection, "$connect", "CONNECT"),
-    headers: lastValues(multiValueHeaders),
-    multiValueHeaders,
+    headers: lastValues(headers),
+    multiValueHeaders: Object.fromEntries(headers),
     isBase64Encoded: false,
   };
-  const params = new URLSearchParams(request.query);
-  if ([...params.keys()].length > 0) {
-    const multiValue: Record<string, string[]> = {};
-    for (const [name, value] of params) (multiValue[name] ??= []).push(value);
-    event.queryStringParameters = lastValues(multiValue);
-    event.multiValueQueryStringParameters = multiValue;
+  const query = new Map<string, string[]>();
+  for (const [name, value] of new URLSearchParams(request.query)) appendValue(query, name, value);
+  if (query.size > 0) {
+    event.queryStringParameters = lastValues(query);
+    event.multiValueQueryStringParameters = Object.fromEntries(query);
   }
   return event;
+}
+
+function appendValue(values: Map<string, string[]>, name: string, value: string): void {
+  const existing = values.get(name);
+  if (existing) existing.push(value);
+  else values.set(name, [value]);
 }
 
 /** A MESSAGE event: the body as received, never base64, and no headers. */
@@ -189,8 +193,10 @@ export function disconnectEvent(
   return { requestContext: context, headers, multiValueHeaders, isBase64Encoded: false };
 }
 
-function lastValues(multi: Record<string, string[]>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(multi).map(([name, values]) => [name, values[values.length - 1]]),
-  );
+/**
+ * The last value of each name, as a plain object like the one Lambda parses from API Gateway's
+ * JSON: `Object.fromEntries` defines each name as an own property, `__proto__` included.
+ */
+function lastValues(multi: ReadonlyMap<string, string[]>): Record<string, string> {
+  return Object.fromEntries([...multi].map(([name, values]) => [name, values[values.length - 1]]));
 }

@@ -207,7 +207,11 @@ export class LocalGateway extends EventEmitter {
     if (!isValidHandshake(request)) return rejectUpgrade(socket, 400, "Bad Request");
     socket.on("error", () => {}); // a client that gives up mid-handshake is not our error
 
-    const pending = this.connect(request, socket, head, query);
+    const pending = this.connect(request, socket, head, query).catch((err: unknown) => {
+      // A fault of this gateway, never the client's: the client gets 500 and the process lives.
+      this.log(`connect    failed: ${errorText(err)}`);
+      if (!socket.destroyed) rejectUpgrade(socket, 500, "Internal Server Error");
+    });
     this.pendingConnects.add(pending);
     void pending.finally(() => this.pendingConnects.delete(pending));
   }
@@ -233,8 +237,14 @@ export class LocalGateway extends EventEmitter {
     const connection: Connection = { context, state: "connecting", lastActiveAt: now };
     this.connections.set(context.connectionId, connection);
 
-    const status = await this.runConnect(connection, request, query);
     const id = context.connectionId;
+    let status: { code: number; protocol?: string };
+    try {
+      status = await this.runConnect(connection, request, query);
+    } catch (err) {
+      this.connections.delete(id);
+      throw err;
+    }
     if (!isSuccess(status.code)) {
       this.connections.delete(id);
       this.log(`connect    ${id} refused ${status.code}`);
@@ -296,7 +306,14 @@ export class LocalGateway extends EventEmitter {
       if (isBinary) return this.closeConnection(connection, CLOSE.binary);
       connection.lastActiveAt = Date.now();
       connection.idleTimer?.refresh();
-      this.route(connection, data.toString("utf8"));
+      try {
+        this.route(connection, data.toString("utf8"));
+      } catch (err) {
+        // A fault of this gateway must cost one error frame, never the process.
+        this.log(`message    ${connectionId} failed: ${errorText(err)}`);
+        if (connection.state === "open")
+          this.deliver(connection, errorFrame("Internal server error", connectionId, newId()));
+      }
     });
     ws.on("error", (err: Error & { code?: string }) => {
       // ws closes the socket itself; remember why, for $disconnect.
@@ -444,6 +461,10 @@ function rejectUpgrade(socket: Duplex, code: number, message: string): void {
 /** API Gateway's error frame; the uneven spacing is AWS's own. */
 function errorFrame(message: string, connectionId: string, requestId: string): string {
   return `{"message": "${message}", "connectionId":"${connectionId}", "requestId":"${requestId}"}`;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 function randomApiId(): string {

@@ -110,4 +110,31 @@ describe("broadcast fan-out", function () {
     }
     assert.equal(logged.length, 10);
   });
+
+  it("counts failures under any error name, Object.prototype members included", async function () {
+    const names = ["__proto__", "constructor", "toString", "constructor"];
+    const poster: ConnectionPoster = {
+      async post(id) {
+        throw Object.assign(new Error("odd"), { name: names[Number(id)] });
+      },
+    };
+    const originalError = console.error;
+    console.error = () => {};
+    try {
+      const result = await broadcast(pagesOf(["0", "1", "2", "3"]), "hi", {
+        poster,
+        forget: async () => {},
+        concurrency: 1,
+      });
+      assert.equal(result.failed, 4);
+      assert.deepEqual(Object.entries(result.failures).sort(), [
+        ["__proto__", 1],
+        ["constructor", 2],
+        ["toString", 1],
+      ]);
+      assert.equal(Object.getPrototypeOf(result.failures), Object.prototype);
+    } finally {
+      console.error = originalError;
+    }
+  });
 });

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as net from "net";
 import * as path from "path";
+import { TestClient } from "./support/local-clients";
 import { PROMPTLY_MS, STARTUP_MS, within } from "./support/within";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -159,6 +160,37 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
     assert.match(server.text, /Stopped\.\n$/);
     await alice.waitFor(/Disconnected \(code: 1001, reason: "Going away"\)/);
     await bob.waitFor(/Disconnected \(code: 1001, reason: "Going away"\)/);
+  });
+
+  it("lives through a URL and headers named after Object.prototype members, and keeps serving", async () => {
+    const server = track(startCli("--port", "0"));
+    const [, url] = await server.waitFor(
+      /npx wscat -c (ws:\/\/127\.0\.0\.1:\d+\/dev)\n/,
+      STARTUP_MS,
+    );
+    const headers: Record<string, string> = {};
+    for (const name of ["__proto__", "constructor", "hasOwnProperty"]) {
+      Object.defineProperty(headers, name, { value: "1", enumerable: true });
+    }
+    const clients: TestClient[] = [];
+    try {
+      for (const query of ["?constructor=1", "?__proto__=1&toString=2&toString=3"]) {
+        clients.push(
+          await within(
+            PROMPTLY_MS,
+            `${query} to connect`,
+            TestClient.connect(`${url}${query}`, { headers }),
+          ),
+        );
+      }
+      const [alice, bob] = [await TestClient.connect(url), await TestClient.connect(url)];
+      clients.push(alice, bob);
+      await alice.send(JSON.stringify({ action: "sendmessage", data: "still here" }));
+      assert.equal(await within(PROMPTLY_MS, "bob's copy", bob.next()), "still here");
+      assert.equal(server.child.exitCode, null, "npm start is still running");
+    } finally {
+      await Promise.all(clients.map((client) => client.close()));
+    }
   });
 
   it("SIGTERM, even during startup, stops cleanly with exit code 0", async () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { TestClient } from "./support/local-clients";
+import { sendFragmented } from "./support/local-clients";
 import { chatRoutes, useLocalGateway } from "./support/local-gateway";
 
 describe("local gateway: API Gateway's frame and message size limits (local/frame-limits.ts)", function () {
@@ -37,12 +37,3 @@ describe("local gateway: API Gateway's frame and message size limits (local/fram
     );
   });
 });
-
-/** Sends `body` as a fragmented text message, `size` bytes per frame. */
-async function sendFragmented(client: TestClient, body: string, size: number): Promise<void> {
-  const bytes = Buffer.from(body);
-  for (let offset = 0; offset < bytes.length; offset += size) {
-    const last = offset + size >= bytes.length;
-    await client.send(bytes.subarray(offset, offset + size), { binary: false, fin: last });
-  }
-}

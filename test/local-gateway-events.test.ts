@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { ConnectionContext, connectEvent } from "../local/gateway-events";
 import { ID, chatRoutes, useLocalGateway } from "./support/local-gateway";
 
 describe("local gateway: the events routes receive (local/gateway-events.ts)", function () {
@@ -106,7 +107,72 @@ describe("local gateway: the events routes receive (local/gateway-events.ts)", f
     );
     assert.equal(new Set(ids).size, ids.length);
   });
+
+  describe("names the client chose (query string and header names are hostile)", () => {
+    const PROTOTYPE_NAMES = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"];
+
+    it("keeps Object.prototype member names as plain own fields, as Lambda's JSON parse would", () => {
+      const rawHeaders = PROTOTYPE_NAMES.flatMap((name) => [name, `${name}-1`, name, `${name}-2`]);
+      const query = PROTOTYPE_NAMES.map((name) => `${name}=${name}-a&${name}=${name}-b`).join("&");
+      const event = connectEvent(CONNECTION, { rawHeaders, query, localPort: 3001 });
+      for (const name of PROTOTYPE_NAMES) {
+        for (const [fields, last] of [
+          [event.headers, `${name}-2`],
+          [event.queryStringParameters, `${name}-b`],
+        ] as const) {
+          assert.ok(Object.hasOwn(fields!, name), name);
+          assert.equal(Object.getOwnPropertyDescriptor(fields, name)?.value, last);
+        }
+        assert.deepEqual(Object.getOwnPropertyDescriptor(event.multiValueHeaders, name)?.value, [
+          `${name}-1`,
+          `${name}-2`,
+        ]);
+        assert.deepEqual(
+          Object.getOwnPropertyDescriptor(event.multiValueQueryStringParameters, name)?.value,
+          [`${name}-a`, `${name}-b`],
+        );
+      }
+      for (const fields of [event.headers, event.multiValueHeaders, event.queryStringParameters]) {
+        assert.equal(Object.getPrototypeOf(fields), Object.prototype);
+      }
+      // What a worker receives: the structured clone keeps every name.
+      assert.deepEqual(Object.keys(structuredClone(event.headers)!), Object.keys(event.headers!));
+    });
+
+    it("connects ?constructor=1&__proto__=x with a __proto__ header, and keeps serving others", async () => {
+      await harness.start(chatRoutes);
+      const headers: Record<string, string> = {};
+      for (const name of ["__proto__", "constructor", "toString"]) {
+        Object.defineProperty(headers, name, { value: "evil", enumerable: true });
+      }
+      const hostile = await harness.connect(
+        `${harness.gateway.url}?constructor=1&__proto__=x&hasOwnProperty=y`,
+        { headers },
+      );
+      const event = await harness.integrations.next("$connect");
+      assert.deepEqual(Object.entries(event.queryStringParameters!), [
+        ["constructor", "1"],
+        ["__proto__", "x"],
+        ["hasOwnProperty", "y"],
+      ]);
+      assert.equal(Object.getOwnPropertyDescriptor(event.headers, "__proto__")?.value, "evil");
+      assert.ok(hostile.isOpen);
+      const { client: next } = await harness.connectWithId();
+      assert.ok(next.isOpen);
+      assert.equal(harness.gateway.connectionIds().length, 2);
+    });
+  });
 });
+
+const CONNECTION: ConnectionContext = {
+  connectionId: "R1kmxc2VNjMCFIA=",
+  connectedAt: Date.now(),
+  apiId: "abcdefghij",
+  stage: "dev",
+  domainName: "127.0.0.1",
+  sourceIp: "127.0.0.1",
+  host: "127.0.0.1:3001",
+};
 
 function formatUtc(epochMs: number): string {
   const d = new Date(epochMs);

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { sendFragmented } from "./support/local-clients";
 import { chatRoutes, useLocalGateway } from "./support/local-gateway";
 
 describe("local gateway: route selection (local/route-selection.ts)", function () {
@@ -79,6 +80,35 @@ describe("local gateway: route selection (local/route-selection.ts)", function (
     );
     await client.send(JSON.stringify({ action: "sendmessage", data: "hi" }));
     assert.equal((await harness.integrations.next("$default")).requestContext.routeKey, "$default");
+    assert.equal(harness.integrations.count("sendmessage"), 0);
+  });
+
+  it("sends a route value nested too deeply to stringify to $default, and keeps the connection", async () => {
+    await harness.start(chatRoutes);
+    const { client } = await harness.connectWithId();
+    // 60,000 levels: JSON.parse reads them, JSON.stringify would overflow the stack.
+    const body = `{"action":${"[".repeat(60_000)}${"]".repeat(60_000)}}`;
+    await sendFragmented(client, body, 32 * 1024);
+    assert.equal((await harness.integrations.next("$default")).body, body);
+    await client.send(JSON.stringify({ action: "sendmessage" }));
+    await harness.integrations.next("sendmessage");
+    assert.ok(client.isOpen);
+  });
+
+  it("sends Object.prototype member names, as values or as keys, to $default", async () => {
+    await harness.start(chatRoutes);
+    const { client } = await harness.connectWithId();
+    const bodies = [
+      ...["__proto__", "constructor", "toString", "hasOwnProperty"].map((action) =>
+        JSON.stringify({ action }),
+      ),
+      '{"__proto__":{"action":"sendmessage"}}',
+      '{"constructor":{"action":"sendmessage"}}',
+    ];
+    for (const body of bodies) {
+      await client.send(body);
+      assert.equal((await harness.integrations.next("$default")).body, body);
+    }
     assert.equal(harness.integrations.count("sendmessage"), 0);
   });
 

@@ -175,6 +175,15 @@ describe("@connections poster (signed keep-alive posts)", function () {
     assert.equal(err.message, "too big");
   });
 
+  it("names an error after any x-amzn-ErrorType, even an Object.prototype member, and still throws an Error", async function () {
+    for (const errorType of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      api.answer({ status: 400, errorType });
+      const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA));
+      assert.equal(err.name, errorType);
+      assert.equal((err as GoneException).$metadata.httpStatusCode, 400);
+    }
+  });
+
   it("retries a throttled post (429 LimitExceededException) and succeeds", async function () {
     api.answer(THROTTLED, THROTTLED, { status: 200 });
     await managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA);

@@ -42,6 +42,27 @@ describe("parseMessage", function () {
     const overLimit = "é".repeat(MAX_MESSAGE_BYTES / 2 + 1); // counted in bytes, not characters
     assert.equal(parseMessage(JSON.stringify({ data: overLimit })).ok, false);
   });
+
+  it("rejects data nested more deeply than it can be written back, with a reason instead of a throw", function () {
+    // 60,000 levels fit in a 128 KB message; JSON.parse reads them, JSON.stringify overflows.
+    const levels = 60_000;
+    const body = `{"action":"sendmessage","data":${"[".repeat(levels)}${"]".repeat(levels)}}`;
+    assert.deepEqual(parseMessage(body), { ok: false, reason: '"data" is nested too deeply.' });
+    const shallow = `{"data":${"[".repeat(1000)}${"]".repeat(1000)}}`;
+    assert.equal(parseMessage(shallow).ok, true);
+  });
+
+  it("reads data only as the body's own field: prototype names are just names", function () {
+    assert.equal(parseMessage('{"__proto__":{"data":"smuggled"}}').ok, false);
+    assert.deepEqual(parseMessage('{"__proto__":{"x":1},"constructor":2,"data":"hi"}'), {
+      ok: true,
+      payload: "hi",
+    });
+    assert.deepEqual(parseMessage('{"data":{"__proto__":{"toString":1}}}'), {
+      ok: true,
+      payload: '{"__proto__":{"toString":1}}',
+    });
+  });
 });
 
 describe("exampleMessage", function () {

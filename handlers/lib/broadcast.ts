@@ -75,7 +75,7 @@ export async function broadcast(
         );
       } else {
         const error = describeError(err);
-        result.failures[error.errorName] = (result.failures[error.errorName] ?? 0) + 1;
+        countFailure(result.failures, error.errorName);
         if (++result.failed <= MAX_FAILURES_LOGGED)
           logError("post_failed", { connectionId, ...error });
       }
@@ -96,6 +96,17 @@ export async function broadcast(
   );
   if (failure) throw new BroadcastInterrupted(result, failure.reason);
   return result;
+}
+
+// Error names come from responses: an own-property count, whatever the name ("constructor"...).
+function countFailure(failures: Record<string, number>, errorName: string): void {
+  const count = Object.hasOwn(failures, errorName) ? failures[errorName] : 0;
+  Object.defineProperty(failures, errorName, {
+    value: count + 1,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
 }
 
 // Async generators queue concurrent next() calls, so the workers can share one.

@@ -35,15 +35,16 @@ const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 100, ma
 // A post that has not been answered in this long is abandoned (and counted as failed).
 const REQUEST_TIMEOUT_MS = 10_000;
 
-const TYPED_EXCEPTIONS: Record<
+// Keyed by the response's error name: a Map, so that no name reaches an inherited member.
+const TYPED_EXCEPTIONS = new Map<
   string,
   new (options: ExceptionOptions) => ApiGatewayManagementApiServiceException
-> = {
-  GoneException,
-  ForbiddenException,
-  LimitExceededException,
-  PayloadTooLargeException,
-};
+>([
+  ["GoneException", GoneException],
+  ["ForbiddenException", ForbiddenException],
+  ["LimitExceededException", LimitExceededException],
+  ["PayloadTooLargeException", PayloadTooLargeException],
+]);
 
 interface ExceptionOptions {
   message: string;
@@ -183,7 +184,7 @@ function serviceError(
       attempts,
     },
   };
-  const Typed = TYPED_EXCEPTIONS[name];
+  const Typed = TYPED_EXCEPTIONS.get(name);
   if (Typed) return new Typed(options);
   return new ApiGatewayManagementApiServiceException({
     name,

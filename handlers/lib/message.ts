@@ -17,15 +17,28 @@ export function parseMessage(body: string | undefined): ParsedMessage {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return { ok: false, reason: "The message must be a JSON object." };
   }
-  const data = (parsed as Record<string, unknown>).data;
+  // An own property only: a body's keys are the client's, and "data" is no inherited member.
+  const data = Object.hasOwn(parsed, "data") ? (parsed as { data: unknown }).data : undefined;
   if (data === undefined || data === null) {
     return { ok: false, reason: 'The message has no "data" field.' };
   }
-  const payload = typeof data === "string" ? data : JSON.stringify(data);
+  const payload = typeof data === "string" ? data : jsonText(data);
+  if (payload === undefined) {
+    return { ok: false, reason: '"data" is nested too deeply.' };
+  }
   if (Buffer.byteLength(payload) > MAX_MESSAGE_BYTES) {
     return { ok: false, reason: `"data" is over ${MAX_MESSAGE_BYTES} bytes.` };
   }
   return { ok: true, payload };
+}
+
+// JSON.parse accepts nesting that JSON.stringify overflows the stack on.
+function jsonText(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The chat's routing: which body field selects the route, and the broadcast's route key. */

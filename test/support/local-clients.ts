@@ -107,3 +107,16 @@ export async function refusedUpgradeStatus(url: string): Promise<number> {
   }
   throw new Error(`the upgrade to ${url} was accepted`);
 }
+
+/** Sends `body` as a fragmented text message, `size` bytes per frame. */
+export async function sendFragmented(
+  client: TestClient,
+  body: string | Buffer,
+  size: number,
+): Promise<void> {
+  const bytes = Buffer.from(body);
+  for (let offset = 0; offset < bytes.length; offset += size) {
+    const last = offset + size >= bytes.length;
+    await client.send(bytes.subarray(offset, offset + size), { binary: false, fin: last });
+  }
+}
