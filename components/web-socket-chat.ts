@@ -315,7 +315,10 @@ export class WebSocketChat extends pulumi.ComponentResource {
       const route = new aws.apigatewayv2.Route(
         `${prefix}-route`,
         { apiId: api.id, routeKey, target: pulumi.interpolate`integrations/${integration.id}` },
-        { parent },
+        // The auto-deploying stage serves a route as soon as it changes. A new route key
+        // replaces the permission (its sourceArn) but updates the route in place, and the
+        // integration, unchanged, holds nothing back: the route waits for the permission itself.
+        { parent, dependsOn: [permission] },
       );
       return { route, integration, permission, function: fn, role, rolePolicy, logGroup };
     }
