@@ -41,6 +41,20 @@ export function allowScanConnections(table: aws.dynamodb.Table): PolicyStatement
 }
 
 /**
+ * Reading and writing a table encrypted with a customer-managed KMS key, with that key only.
+ * DynamoDB decrypts the table's own key with the caller's authority whenever the table is read
+ * or written (`kms:Decrypt`); writers also get what the AWS CDK grants writers of such a table
+ * (`kms:Encrypt`, `kms:GenerateDataKey`). Every function that uses the table writes to it.
+ */
+export function allowTableKey(keyArn: pulumi.Input<string>): PolicyStatement {
+  return {
+    Effect: "Allow",
+    Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+    Resource: keyArn,
+  };
+}
+
+/**
  * Sending messages to clients through this API's stage. The HTTP method sits in the ARN:
  * `POST` allows PostToConnection only (GetConnection and DeleteConnection would need `GET` or
  * `DELETE` there), which is all the handlers do. The trailing `*` matters: ids end in `=`.

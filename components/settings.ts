@@ -43,9 +43,11 @@ export const DEFAULT_LOG_RETENTION_DAYS = 14;
 
 /** Every argument resolved: what the component deploys and what local mode runs. */
 export type ChatSettings = Required<
-  Omit<WebSocketChatArgs, "stageName" | "throttle" | "lambda">
+  Omit<WebSocketChatArgs, "stageName" | "throttle" | "lambda" | "kmsKeyArn">
 > & {
   stageName: string;
+  /** Unset: DynamoDB's AWS-owned key. */
+  kmsKeyArn?: WebSocketChatArgs["kmsKeyArn"];
   throttle: Required<WebSocketChatThrottle>;
   lambda: {
     runtime: string;
@@ -126,6 +128,7 @@ export function resolveSettings(args: WebSocketChatArgs, stack: string): ChatSet
       args.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS,
       LOG_RETENTION_DAYS,
     ),
+    kmsKeyArn: args.kmsKeyArn === undefined ? undefined : kmsKeyArnOf(args.kmsKeyArn),
     tags: args.tags ?? {},
   };
 }
@@ -163,6 +166,22 @@ function stageNameOf(stageName: string): string {
     );
   }
   return stageName;
+}
+
+// A key ARN: IAM grants the use of a key on its key ARN, never on an alias ARN.
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
+/**
+ * `arn`, refused unless a key ARN. An output (such as an `aws.kms.Key`'s `arn`) is taken as it
+ * is: a typed-in string is where an alias or a key id slips in.
+ */
+function kmsKeyArnOf<Arn>(arn: Arn): Arn {
+  if (typeof arn === "string" && !KMS_KEY_ARN.test(arn)) {
+    throw new Error(
+      `kmsKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>), got "${arn}"`,
+    );
+  }
+  return arn;
 }
 
 function runtimeOf(runtime: string): string {

@@ -11,6 +11,7 @@ import {
   allowPostToConnections,
   allowPutConnection,
   allowScanConnections,
+  allowTableKey,
   allowWriteLogs,
   LAMBDA_ASSUME_ROLE_POLICY,
   policyDocument,
@@ -116,6 +117,18 @@ export interface WebSocketChatArgs {
    */
   logRetentionDays?: number;
   /**
+   * A customer-managed KMS key to encrypt the chat's tables with, as a key ARN (not an alias).
+   * The functions that read or write a table are then allowed to use this key, and only it.
+   * Without one, DynamoDB encrypts every table with its AWS-owned key, at no cost; a key of your
+   * own adds KMS request charges and CloudTrail entries, and outlives `pulumi destroy`.
+   * @default none: DynamoDB's AWS-owned key
+   * @example
+   * ```ts
+   * { kmsKeyArn: key.arn } // key: aws.kms.Key
+   * ```
+   */
+  kmsKeyArn?: pulumi.Input<string>;
+  /**
    * Tags for every child resource that takes tags (API, stage, table, functions, roles,
    * log groups).
    * @default `{}`
@@ -171,6 +184,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
       throttle,
       lambda,
       logRetentionDays,
+      kmsKeyArn,
       tags,
     } = resolveSettings(args, pulumi.getStack());
     // The steps below are function declarations (SST's layout), which have no `this` of their own.
@@ -183,13 +197,16 @@ export class WebSocketChat extends pulumi.ComponentResource {
     const table = createTable();
     const api = createApi();
     const managementEndpoint = endpoint("https", stageName);
+    // The table's customer-managed key, for the functions that use the table (none without one).
+    const tableKey = kmsKeyArn === undefined ? [] : [allowTableKey(kmsKeyArn)];
     // Each function's whole permission set, besides writing its own logs.
     const grants: PerHandler<PolicyStatement[]> = {
-      connect: [allowPutConnection(table)],
-      disconnect: [allowDeleteConnection(table)],
+      connect: [allowPutConnection(table), ...tableKey],
+      disconnect: [allowDeleteConnection(table), ...tableKey],
       message: [
         allowScanConnections(table),
         allowDeleteConnection(table),
+        ...tableKey,
         allowPostToConnections(api, stageName),
       ],
       default: [allowPostToConnections(api, stageName)],
@@ -221,7 +238,10 @@ export class WebSocketChat extends pulumi.ComponentResource {
           attributes: [{ name: CONNECTION_KEY, type: "S" }],
           hashKey: CONNECTION_KEY,
           billingMode: "PAY_PER_REQUEST",
-          serverSideEncryption: { enabled: true },
+          // Left out, DynamoDB encrypts with its AWS-owned key for free; `{ enabled: true }`
+          // without a key ARN would select the AWS-managed aws/dynamodb key instead (KMS charges,
+          // and a key that outlives the stack).
+          serverSideEncryption: kmsKeyArn === undefined ? undefined : { enabled: true, kmsKeyArn },
           // Records carry their expiry in epoch seconds; DynamoDB deletes them lazily.
           ttl: { enabled: true, attributeName: EXPIRY_ATTRIBUTE },
           tags,

@@ -73,7 +73,7 @@ describe("WebSocketChat component", () => {
       assert.equal(api.inputs.name, undefined, "the API is auto-named");
     });
 
-    it("creates an auto-named, on-demand, encrypted connections table keyed by connectionId with TTL on expiresAt", () => {
+    it("creates an auto-named, on-demand connections table keyed by connectionId with TTL on expiresAt", () => {
       const tables = record.ofType(TYPES.table);
       assert.equal(tables.length, 1);
       const { inputs } = tables[0];
@@ -82,7 +82,7 @@ describe("WebSocketChat component", () => {
       assert.deepEqual(inputs.attributes, [{ name: "connectionId", type: "S" }]);
       assert.equal(inputs.rangeKey, undefined);
       assert.equal(inputs.billingMode, "PAY_PER_REQUEST");
-      assert.deepEqual(inputs.serverSideEncryption, { enabled: true });
+      assert.equal(inputs.serverSideEncryption, undefined, "DynamoDB's free AWS-owned key");
       assert.deepEqual(inputs.ttl, { enabled: true, attributeName: "expiresAt" });
     });
 
