@@ -157,9 +157,15 @@ export interface WebSocketChatRouteHandler {
  * Every client that sends `{"action":"sendmessage","data":"..."}` reaches every connected client.
  */
 export class WebSocketChat extends pulumi.ComponentResource {
-  /** The URL clients connect to: `wss://{apiId}.execute-api.{region}.amazonaws.com/{stage}`. */
+  /**
+   * The URL clients connect to, the stage's `invokeUrl`:
+   * `wss://{apiId}.execute-api.{region}.amazonaws.com/{stage}` (`amazonaws.com.cn` in China).
+   */
   public readonly url: pulumi.Output<string>;
-  /** The @connections management endpoint: `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`. */
+  /**
+   * The @connections management endpoint, the same host over https:
+   * `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`.
+   */
   public readonly managementEndpoint: pulumi.Output<string>;
   /** The name of the connections table. */
   public readonly tableName: pulumi.Output<string>;
@@ -190,13 +196,11 @@ export class WebSocketChat extends pulumi.ComponentResource {
     // The steps below are function declarations (SST's layout), which have no `this` of their own.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const parent = this;
-    const region = aws.getRegionOutput({}, { parent }).region;
-    const endpoint = (scheme: string, stage: pulumi.Input<string>) =>
-      pulumi.interpolate`${scheme}://${api.id}.execute-api.${region}.amazonaws.com/${stage}`;
 
     const table = createTable();
     const api = createApi();
-    const managementEndpoint = endpoint("https", stageName);
+    // For the functions, which exist before the stage does (the stage waits for every route).
+    const managementEndpoint = managementEndpointOf(api, stageName);
     // The table's customer-managed key, for the functions that use the table (none without one).
     const tableKey = kmsKeyArn === undefined ? [] : [allowTableKey(kmsKeyArn)];
     // Each function's whole permission set, besides writing its own logs.
@@ -221,8 +225,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
     this.stage = stage;
     this.table = table;
     this.handlers = handlers;
-    this.url = endpoint("wss", stage.name);
-    this.managementEndpoint = endpoint("https", stage.name);
+    this.url = stage.invokeUrl;
+    this.managementEndpoint = managementEndpointOf(api, stage.name);
     this.tableName = table.name;
     this.registerOutputs({
       url: this.url,
@@ -365,6 +369,19 @@ export class WebSocketChat extends pulumi.ComponentResource {
       );
     }
   }
+}
+
+/**
+ * The @connections endpoint of one of `api`'s stages: the API's own `apiEndpoint`
+ * (`wss://{apiId}.execute-api.{region}.{DNS suffix}`, right in every partition) over https, and
+ * the stage. Never assembled from a region and a hard-coded `amazonaws.com`.
+ */
+function managementEndpointOf(
+  api: aws.apigatewayv2.Api,
+  stageName: pulumi.Input<string>,
+): pulumi.Output<string> {
+  const host = api.apiEndpoint.apply((endpoint) => endpoint.replace(/^wss:\/\//, "https://"));
+  return pulumi.interpolate`${host}/${stageName}`;
 }
 
 /**

@@ -15,6 +15,23 @@ export const STACK = "dev";
 export const REGION = "ap-northeast-1";
 export const ACCOUNT = "123456789012";
 
+/** Where a mock program deploys: the region decides the partition and its DNS suffix. */
+export interface MockRegion {
+  region: string;
+  /** The ARN partition: `aws`, `aws-cn`, `aws-us-gov`. */
+  partition: string;
+  /** Service host names end in this: `amazonaws.com`, `amazonaws.com.cn` in China. */
+  dnsSuffix: string;
+}
+
+export function mockRegion(region: string): MockRegion {
+  if (region.startsWith("cn-"))
+    return { region, partition: "aws-cn", dnsSuffix: "amazonaws.com.cn" };
+  if (region.startsWith("us-gov-"))
+    return { region, partition: "aws-us-gov", dnsSuffix: "amazonaws.com" };
+  return { region, partition: "aws", dnsSuffix: "amazonaws.com" };
+}
+
 export interface RecordedResource {
   type: string;
   name: string;
@@ -27,6 +44,8 @@ export interface RecordedResource {
 
 export class ProgramRecord {
   readonly resources: RecordedResource[] = [];
+  /** The tokens of the provider functions the program called (`aws:index/getRegion:getRegion`). */
+  readonly invokes: string[] = [];
 
   ofType(type: string): RecordedResource[] {
     return this.resources.filter((r) => r.type === type);
@@ -57,6 +76,7 @@ export const TYPES = {
 
 /** What AWS would report for a created resource, from its logical name and inputs. */
 function awsState(
+  { region, partition, dnsSuffix }: MockRegion,
   type: string,
   name: string,
   inputs: Record<string, any>,
@@ -66,7 +86,21 @@ function awsState(
     case TYPES.api:
       return {
         id,
-        state: { ...inputs, executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${id}` },
+        state: {
+          ...inputs,
+          // As the provider reports a WEBSOCKET API's: scheme, host, no path.
+          apiEndpoint: `wss://${id}.execute-api.${region}.${dnsSuffix}`,
+          executionArn: `arn:${partition}:execute-api:${region}:${ACCOUNT}:${id}`,
+        },
+      };
+    case TYPES.stage:
+      return {
+        id: inputs.name,
+        state: {
+          ...inputs,
+          invokeUrl: `wss://${inputs.apiId}.execute-api.${region}.${dnsSuffix}/${inputs.name}`,
+          executionArn: `arn:${partition}:execute-api:${region}:${ACCOUNT}:${inputs.apiId}/${inputs.name}`,
+        },
       };
     case TYPES.table: {
       const tableName = inputs.name ?? `${name}-7f3a2b1`; // Pulumi's auto-naming
@@ -75,7 +109,7 @@ function awsState(
         state: {
           ...inputs,
           name: tableName,
-          arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${tableName}`,
+          arn: `arn:${partition}:dynamodb:${region}:${ACCOUNT}:table/${tableName}`,
         },
       };
     }
@@ -83,18 +117,25 @@ function awsState(
       // As the provider reports it: without the `:*` suffix.
       return {
         id: inputs.name,
-        state: { ...inputs, arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${inputs.name}` },
+        state: {
+          ...inputs,
+          arn: `arn:${partition}:logs:${region}:${ACCOUNT}:log-group:${inputs.name}`,
+        },
       };
     case TYPES.role: {
       const roleName = `${name}-9c8d7e6`;
       return {
         id: roleName,
-        state: { ...inputs, name: roleName, arn: `arn:aws:iam::${ACCOUNT}:role/${roleName}` },
+        state: {
+          ...inputs,
+          name: roleName,
+          arn: `arn:${partition}:iam::${ACCOUNT}:role/${roleName}`,
+        },
       };
     }
     case TYPES.function: {
-      const arn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${inputs.name}`;
-      const invokeArn = `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${arn}/invocations`;
+      const arn = `arn:${partition}:lambda:${region}:${ACCOUNT}:function:${inputs.name}`;
+      const invokeArn = `arn:${partition}:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`;
       return { id: inputs.name, state: { ...inputs, arn, invokeArn } };
     }
     default:
@@ -106,11 +147,16 @@ function nameOf(urn: string): string {
   return urn.split("::").pop()!;
 }
 
-/** Points Pulumi at fresh mocks; every resource registered from now on lands in the returned record. */
+/**
+ * Points Pulumi at fresh mocks; every resource registered from now on lands in the returned
+ * record. Resources report ARNs and URLs of `region`'s partition.
+ */
 export async function startProgram(
   config: Record<string, string> = {},
   stack = STACK,
+  region = REGION,
 ): Promise<ProgramRecord> {
+  const where = mockRegion(region);
   const record = new ProgramRecord();
   const pending = new Map<string, RecordedResource>();
   await pulumi.runtime.setMocks(
@@ -118,22 +164,18 @@ export async function startProgram(
       newResource({ type, name, inputs }) {
         const resource = pending.get(`${type}::${name}`);
         if (resource) resource.inputs = inputs;
-        return awsState(type, name, inputs);
+        return awsState(where, type, name, inputs);
       },
       call({ token }) {
         if (token === "aws:index/getRegion:getRegion") {
-          return {
-            region: REGION,
-            name: REGION,
-            id: REGION,
-            description: "Asia Pacific (Tokyo)",
-            endpoint: `ec2.${REGION}.amazonaws.com`,
-          };
+          record.invokes.push(token);
+          return { region, name: region, id: region, endpoint: `ec2.${region}.${where.dnsSuffix}` };
         }
         if (token === "aws:index/getCallerIdentity:getCallerIdentity") {
+          record.invokes.push(token);
           return {
             accountId: ACCOUNT,
-            arn: `arn:aws:iam::${ACCOUNT}:user/test`,
+            arn: `arn:${where.partition}:iam::${ACCOUNT}:user/test`,
             userId: "AIDTEST",
             id: ACCOUNT,
           };
