@@ -180,7 +180,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
   public readonly handlers: PerHandler<WebSocketChatRouteHandler>;
 
   constructor(name: string, args: WebSocketChatArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-    super("chat:index:WebSocketChat", name, {}, opts);
+    super("chat:index:WebSocketChat", componentNameOf(name), {}, opts);
 
     const {
       stageName,
@@ -265,7 +265,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
     /** One route: its function with its own role, log group and grants, and the wiring to the API. */
     function createRouteHandler({ routeKey, handler }: ChatRoute): WebSocketChatRouteHandler {
       const prefix = `${name}-${handler}`;
-      const functionName = lambdaFunctionName(name, handler);
+      const functionName = handlerResourceName(name, handler);
       const logGroup = new aws.cloudwatch.LogGroup(
         `${prefix}-logs`,
         { name: `/aws/lambda/${functionName}`, retentionInDays: logRetentionDays, tags },
@@ -273,7 +273,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
       );
       const role = new aws.iam.Role(
         `${prefix}-role`,
-        { assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY, tags },
+        // Named as its function: an auto-name could pass IAM's 64 characters.
+        { name: functionName, assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY, tags },
         { parent },
       );
       const rolePolicy = new aws.iam.RolePolicy(
@@ -384,17 +385,39 @@ function managementEndpointOf(
   return pulumi.interpolate`${host}/${stageName}`;
 }
 
+// Lambda function names and IAM role names: at most 64 of [A-Za-z0-9_-] (IAM takes more
+// characters, Lambda no more).
+const HANDLER_RESOURCE_NAME_LENGTH = 64;
+
 /**
- * A Lambda function name that is stable across updates and unique per project, stack,
- * component and handler. It is chosen here rather than by Pulumi so that the log group can be
- * named `/aws/lambda/<function name>` before the function exists.
+ * The name of a handler's function and of its role: stable across updates, unique per project,
+ * stack, component and handler, and within Lambda's and IAM's 64 characters for any component
+ * name (a long one is shortened; the hash keeps the names apart). Chosen here rather than by
+ * Pulumi: the log group is named `/aws/lambda/<function name>` before the function exists, and
+ * Pulumi's auto-name (the logical name `<component>-<handler>-role` plus 8) would pass IAM's
+ * limit for component names over 40 characters.
  */
-function lambdaFunctionName(componentName: string, handler: HandlerName): string {
+function handlerResourceName(componentName: string, handler: HandlerName): string {
   const hash = createHash("sha256")
     .update([pulumi.getProject(), pulumi.getStack(), componentName, handler].join("/"))
     .digest("hex")
     .slice(0, 8);
-  // Lambda names: at most 64 of [A-Za-z0-9-_]; "-disconnect-" and the hash take 20.
-  const base = componentName.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 44);
-  return `${base}-${handler}-${hash}`;
+  const suffix = `-${handler}-${hash}`;
+  return componentName.slice(0, HANDLER_RESOURCE_NAME_LENGTH - suffix.length) + suffix;
+}
+
+// Every AWS name derived from the component's takes letters, digits, "-" and "_" (Lambda
+// functions and permission statement ids take nothing else). 64 keeps the auto-named ones
+// within their limits: the longest, a permission's statement id
+// `<component>-disconnect-invoke-1a2b3c4`, needs 26 of Lambda's 100 besides the component name.
+const COMPONENT_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** `name`, refused unless every AWS name the component derives from it would be valid. */
+function componentNameOf(name: string): string {
+  if (!COMPONENT_NAME.test(name)) {
+    throw new Error(
+      `WebSocketChat name "${name}" must be 1 to 64 letters, digits, "-" or "_": it starts the names of the AWS resources the chat creates`,
+    );
+  }
+  return name;
 }

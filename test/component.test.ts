@@ -153,14 +153,10 @@ describe("WebSocketChat component", () => {
             },
           ],
         });
-        assert.equal(
-          functionInputs(handler).role,
-          `arn:aws:iam::${ACCOUNT}:role/chat-${handler}-role-9c8d7e6`,
-        );
-        assert.equal(
-          record.named(`chat-${handler}-policy`).inputs.role,
-          `chat-${handler}-role-9c8d7e6`,
-        );
+        const roleName = functionInputs(handler).name;
+        assert.equal(role.inputs.name, roleName, "named as its function");
+        assert.equal(functionInputs(handler).role, `arn:aws:iam::${ACCOUNT}:role/${roleName}`);
+        assert.equal(record.named(`chat-${handler}-policy`).inputs.role, roleName);
       }
       assert.equal(
         record.ofType(TYPES.rolePolicy).length,

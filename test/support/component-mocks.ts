@@ -123,7 +123,7 @@ function awsState(
         },
       };
     case TYPES.role: {
-      const roleName = `${name}-9c8d7e6`;
+      const roleName = inputs.name ?? `${name}-9c8d7e6`;
       return {
         id: roleName,
         state: {
