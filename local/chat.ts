@@ -37,6 +37,8 @@ export interface LocalChatOptions {
   managementLatencyMs?: number;
   /** Receives one line per connect, message and disconnect. @default none */
   log?: (line: string) => void;
+  /** Receives each line the functions log. @default this process's stdout and stderr */
+  functionLog?: (line: string) => void;
 }
 
 export interface LocalChat {
@@ -167,6 +169,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
           environment,
           // Each function's own timeout, as deployed.
           timeoutMs: settings.lambda.timeout[handler] * 1000,
+          log: options.functionLog,
         });
         functions.set(handler, lambda);
       }),

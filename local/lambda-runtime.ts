@@ -1,5 +1,6 @@
 import * as fs from "fs/promises";
 import * as path from "path";
+import * as readline from "readline";
 import { Worker } from "worker_threads";
 import { BUNDLE_FILE_NAME, bundleHandler } from "../handlers/bundle";
 import { HandlerName } from "../handlers/routes";
@@ -22,6 +23,11 @@ export interface LocalLambdaOptions {
   environment: Record<string, string>;
   /** Like the Lambda timeout: an invocation running longer fails. */
   timeoutMs: number;
+  /**
+   * Receives each line the function writes to stdout or stderr: what Lambda would send to
+   * CloudWatch Logs. @default this process's stdout and stderr
+   */
+  log?: (line: string) => void;
 }
 
 // What a function sees besides its own variables. Nothing else from this process leaks in, so
@@ -91,7 +97,14 @@ export class LocalLambda {
         timeoutMs: options.timeoutMs,
       },
       env: functionEnvironment(options),
+      // Without a log sink, the worker's output goes straight to this process's.
+      stdout: options.log !== undefined,
+      stderr: options.log !== undefined,
     });
+    if (options.log) {
+      for (const output of [worker.stdout, worker.stderr])
+        readline.createInterface({ input: output, crlfDelay: Infinity }).on("line", options.log);
+    }
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: { ready?: boolean }) => {
         if (message.ready) {

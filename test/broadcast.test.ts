@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { broadcast, BroadcastInterrupted, retryDeadline } from "../handlers/lib/broadcast";
 import { ConnectionPoster } from "../handlers/lib/management";
+import { captureConsole } from "./support/captured-log";
 
 async function* pagesOf(...pages: string[][]): AsyncGenerator<string[]> {
   yield* pages;
@@ -94,9 +95,7 @@ describe("broadcast fan-out", function () {
       },
     };
     const ids = [...Array.from({ length: 25 }, (_, i) => `f${i}`), "t0", "t1"];
-    const logged: unknown[] = [];
-    const originalError = console.error;
-    console.error = (line: unknown) => logged.push(line);
+    const logged = captureConsole();
     try {
       const result = await broadcast(pagesOf(ids), "hi", {
         poster,
@@ -106,9 +105,16 @@ describe("broadcast fan-out", function () {
       assert.equal(result.failed, 27);
       assert.deepEqual(result.failures, { ForbiddenException: 25, TimeoutError: 2 });
     } finally {
-      console.error = originalError;
+      logged.restore();
     }
-    assert.equal(logged.length, 10);
+    assert.equal(logged.lines.length, 10);
+    const entries = logged.entries;
+    assert.equal(entries.length, 10);
+    for (const entry of entries) {
+      assert.equal(entry.event, "post_failed");
+      assert.ok(ids.includes(String(entry.connectionId)), String(entry.connectionId));
+      assert.match(String(entry.errorName), /^(ForbiddenException|TimeoutError)$/);
+    }
   });
 
   it("counts failures under any error name, Object.prototype members included", async function () {

@@ -54,13 +54,16 @@ describe("$connect and $disconnect handlers", function () {
     }
   });
 
-  it("connect answers 500, refusing the handshake, when the record cannot be written", async function () {
+  it("connect answers 500, refusing the handshake, when the record cannot be written, and logs why", async function () {
     const connect = await startHandler("connect", environment({ TABLE_NAME: "no-such-table" }));
     try {
       const result = await connect.invoke(
         websocketEvent("CONNECT", "$connect", "R1kmxc2VNjMCFIA="),
       );
       assert.equal(result.statusCode, 500);
+      const failure = await connect.logs.entry("connect_failed");
+      assert.equal(failure.connectionId, "R1kmxc2VNjMCFIA=");
+      assert.equal(failure.errorName, "ResourceNotFoundException");
     } finally {
       await connect.close();
     }
@@ -78,6 +81,24 @@ describe("$connect and $disconnect handlers", function () {
       );
       assert.equal(result.statusCode, 200);
       assert.deepEqual(await dynamo.ids(tableName), ["staying00000000="]);
+    } finally {
+      await disconnect.close();
+    }
+  });
+
+  it("disconnect still answers 200 when the record cannot be deleted, and logs why", async function () {
+    const disconnect = await startHandler(
+      "disconnect",
+      environment({ TABLE_NAME: "no-such-table" }),
+    );
+    try {
+      const result = await disconnect.invoke(
+        websocketEvent("DISCONNECT", "$disconnect", "leaving00000000="),
+      );
+      assert.equal(result.statusCode, 200);
+      const failure = await disconnect.logs.entry("disconnect_failed");
+      assert.equal(failure.connectionId, "leaving00000000=");
+      assert.equal(failure.errorName, "ResourceNotFoundException");
     } finally {
       await disconnect.close();
     }

@@ -1,7 +1,8 @@
 import { strict as assert } from "assert";
+import { CapturedLog } from "./support/captured-log";
 import { FakeConnectionsApi } from "./support/connections-api";
 import { TestDynamo } from "./support/dynamo";
-import { HandlerResult, startHandler, websocketEvent } from "./support/handlers";
+import { HandlerResult, TestHandler, startHandler, websocketEvent } from "./support/handlers";
 
 const LIVE = 4_000_000_000; // an expiry far in the future (epoch seconds)
 
@@ -18,6 +19,10 @@ describe("message route handler (broadcast)", function () {
   let api: FakeConnectionsApi;
   let tableCount = 0;
   let tableName: string;
+  // What the handlers of the current test logged; they stay up until it ends, so that their
+  // output (which arrives apart from their results) is all there when a test looks.
+  let logs: CapturedLog;
+  const handlers: TestHandler[] = [];
 
   before(async function () {
     [dynamo, api] = await Promise.all([TestDynamo.start(), FakeConnectionsApi.start()]);
@@ -26,9 +31,13 @@ describe("message route handler (broadcast)", function () {
     await Promise.all([dynamo.stop(), api.stop()]);
   });
   beforeEach(async function () {
+    logs = new CapturedLog();
     api.reset();
     tableName = `connections-${++tableCount}`;
     await dynamo.createConnectionsTable(tableName);
+  });
+  afterEach(async function () {
+    await Promise.all(handlers.splice(0).map((handler) => handler.close()));
   });
 
   async function sendMessage(
@@ -36,17 +45,18 @@ describe("message route handler (broadcast)", function () {
     body: string,
     extraEnv: Record<string, string> = {},
   ): Promise<HandlerResult> {
-    const handler = await startHandler("message", {
-      TABLE_NAME: tableName,
-      MANAGEMENT_ENDPOINT: api.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      ...extraEnv,
-    });
-    try {
-      return await handler.invoke(websocketEvent("MESSAGE", "sendmessage", sender, body));
-    } finally {
-      await handler.close();
-    }
+    const handler = await startHandler(
+      "message",
+      {
+        TABLE_NAME: tableName,
+        MANAGEMENT_ENDPOINT: api.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        ...extraEnv,
+      },
+      logs,
+    );
+    handlers.push(handler);
+    return handler.invoke(websocketEvent("MESSAGE", "sendmessage", sender, body));
   }
 
   it("delivers data to every connection, the sender included, across many Scan pages", async function () {
@@ -111,6 +121,13 @@ describe("message route handler (broadcast)", function () {
       everyone.filter((id) => id !== failing).sort(),
     );
     assert.deepEqual(await dynamo.ids(tableName), everyone.slice().sort());
+    const failure = await logs.entry("post_failed");
+    assert.equal(failure.connectionId, failing);
+    assert.equal(failure.errorName, "InternalServerErrorException");
+    const summary = await logs.entry("broadcast");
+    assert.equal(summary.delivered, 5);
+    assert.equal(summary.failed, 1);
+    assert.deepEqual(summary.failures, { InternalServerErrorException: 1 });
   });
 
   it("retries a throttled (429) recipient and then delivers once", async function () {
@@ -182,5 +199,10 @@ describe("message route handler (broadcast)", function () {
     });
     assert.equal(result.statusCode, 500);
     assert.equal(api.delivered.size, 0);
+    const failure = await logs.entry("broadcast_failed");
+    assert.equal(failure.connectionId, "r+/000000000000=");
+    assert.equal(failure.errorName, "ResourceNotFoundException");
+    assert.equal(failure.delivered, 0);
+    assert.ok(!logs.lines.some((line) => line.includes("lost?")), "no message body in the log");
   });
 });

@@ -13,6 +13,7 @@ import * as path from "path";
 import { LocalChat, LocalChatOptions, startLocalChat } from "../local/chat";
 import { CONNECTION_KEY, EXPIRY_ATTRIBUTE } from "../handlers/lib/connection-store";
 import { DEFAULT_TIMEOUT_SECONDS } from "../components/settings";
+import { CapturedLog } from "./support/captured-log";
 import { TestClient } from "./support/local-clients";
 import { PROMPTLY_MS, STARTUP_MS, within } from "./support/within";
 
@@ -56,6 +57,7 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
 
   describe("with the default routing ($request.body.action, sendmessage)", () => {
     let chat: LocalChat;
+    const logs = new CapturedLog();
     const clients: TestClient[] = [];
     const connect = async () => {
       const client = await TestClient.connect(chat.url);
@@ -64,7 +66,7 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
     };
 
     before(async () => {
-      chat = await start({ port: 0, projectDir: await emptyProjectDir() });
+      chat = await start({ port: 0, projectDir: await emptyProjectDir() }, logs);
     });
     afterEach(async () => {
       await closeAll(chat, clients.splice(0));
@@ -97,6 +99,7 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
 
     it("a stale record is deleted on the next broadcast: the local 410 carries GoneException", async () => {
       const alice = await connect();
+      const [aliceId] = chat.gateway.connectionIds();
       const stale = "R1kmxc2VNjMCFIA="; // well-formed, never connected
       await putRecord(chat, stale);
       await alice.send(JSON.stringify({ action: "sendmessage", data: "anyone there?" }));
@@ -105,6 +108,8 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
       await alice.send(JSON.stringify({ action: "sendmessage", data: "again" }));
       assert.equal(await alice.next(), "again");
       assert.deepEqual(await tableIds(chat), chat.gateway.connectionIds());
+      const first = await logs.entry("broadcast", { connectionId: aliceId });
+      assert.equal(first.gone, 1, "the stale record counted as gone, not as a failure");
     });
 
     it("the SDK reaches connections at managementEndpoint: DeleteConnection runs $disconnect, then GoneException", async () => {
@@ -278,9 +283,16 @@ describe("local mode lifecycle", function () {
   });
 });
 
-/** Starts the whole local chat, giving up with a name if it does not come up. */
-function start(options: LocalChatOptions): Promise<LocalChat> {
-  return within(STARTUP_MS, "the local chat to start", startLocalChat(options));
+/**
+ * Starts the whole local chat, giving up with a name if it does not come up. What its functions
+ * log goes to `logs`, not to mocha's output.
+ */
+function start(options: LocalChatOptions, logs = new CapturedLog()): Promise<LocalChat> {
+  return within(
+    STARTUP_MS,
+    "the local chat to start",
+    startLocalChat({ ...options, functionLog: logs.write }),
+  );
 }
 
 /** Closes `chat` (if it started), giving up with a name if it does not stop. */

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalLambda } from "../local/lambda-runtime";
+import { CapturedLog } from "./support/captured-log";
 import { PROMPTLY_MS, within } from "./support/within";
 
 // A hand-written bundle: the runtime's contract is "an ES module exporting handler".
@@ -10,6 +11,7 @@ const PROBE = `
 export const handler = async (event, context) => {
   if (event.throw) { const err = new Error("as asked"); err.name = "ProbeError"; throw err; }
   if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));
+  if (event.log) { console.log("out: " + event.log); console.error("err: " + event.log); }
   return { env: { ...process.env }, functionName: context.functionName, remaining: context.getRemainingTimeInMillis() };
 };
 `;
@@ -28,12 +30,13 @@ describe("local Lambda runtime", () => {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const start = (timeoutMs = 5_000) =>
+  const start = (timeoutMs = 5_000, log?: (line: string) => void) =>
     LocalLambda.start({
       bundlePath: path.join(dir, "index.mjs"),
       functionName: "probe",
       environment: { TABLE_NAME: "connections" },
       timeoutMs,
+      log,
     });
 
   it("gives the function its own environment and nothing else from this process", async () => {
@@ -74,5 +77,27 @@ describe("local Lambda runtime", () => {
       lambda.invoke<{ remaining: number }>({}),
     );
     assert.ok(remaining > 0 && remaining <= 100);
+  });
+
+  it("hands each line the function writes to stdout and stderr to its log sink, and prints none", async () => {
+    const logs = new CapturedLog();
+    const printed: string[] = [];
+    const streams = [process.stdout, process.stderr];
+    const originals = streams.map((stream) => stream.write.bind(stream));
+    for (const stream of streams)
+      stream.write = (chunk: unknown) => (printed.push(String(chunk)), true);
+    try {
+      lambda = await start(5_000, logs.write);
+      await within(PROMPTLY_MS, "the probe's answer", lambda.invoke({ log: "one" }));
+      await logs.line(/^out: one$/);
+      await logs.line(/^err: one$/);
+    } finally {
+      streams.forEach((stream, i) => (stream.write = originals[i]));
+    }
+    assert.deepEqual(logs.lines.slice().sort(), ["err: one", "out: one"]);
+    assert.deepEqual(
+      printed.filter((chunk) => chunk.includes("one")),
+      [],
+    );
   });
 });

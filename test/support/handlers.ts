@@ -5,6 +5,7 @@ import * as path from "path";
 import { HandlerName } from "../../handlers/routes";
 import { LocalLambda, writeBundle } from "../../local/lambda-runtime";
 import { INTEGRATION_TIMEOUT_MS } from "../../handlers/lib/limits";
+import { CapturedLog } from "./captured-log";
 import { TEST_CREDENTIALS, TEST_REGION } from "./dynamo";
 import { PROMPTLY_MS, STARTUP_MS, within } from "./within";
 
@@ -15,13 +16,19 @@ export interface HandlerResult {
 
 export interface TestHandler {
   invoke(event: APIGatewayProxyWebsocketEventV2): Promise<HandlerResult>;
+  /** What the handler logged. Its worker's output arrives apart from its results: see `entry()`. */
+  logs: CapturedLog;
   close(): Promise<void>;
 }
 
-/** Starts the deployable bundle of one handler with the environment the component gives it. */
+/**
+ * Starts the deployable bundle of one handler with the environment the component gives it.
+ * Its log lines go to `logs`, never to mocha's output.
+ */
 export async function startHandler(
   handler: HandlerName,
   environment: Record<string, string>,
+  logs = new CapturedLog(),
 ): Promise<TestHandler> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-handler-"));
   const bundlePath = await writeBundle(handler, dir);
@@ -38,9 +45,11 @@ export async function startHandler(
         AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
         ...environment,
       },
+      log: logs.write,
     }),
   );
   return {
+    logs,
     invoke: (event) =>
       within(
         PROMPTLY_MS,
