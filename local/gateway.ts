@@ -4,7 +4,12 @@ import { AddressInfo, Socket } from "net";
 import { Duplex } from "stream";
 import { WebSocket, WebSocketServer } from "ws";
 import { ConnectionsBackend, connectionsApi } from "./connections-api";
-import { IDLE_TIMEOUT_MS, MAX_CONNECTION_MS, MAX_MESSAGE_BYTES } from "../handlers/lib/limits";
+import {
+  IDLE_TIMEOUT_MS,
+  INTEGRATION_TIMEOUT_MS,
+  MAX_CONNECTION_MS,
+  MAX_MESSAGE_BYTES,
+} from "../handlers/lib/limits";
 import { FrameLimits } from "./frame-limits";
 import {
   ConnectionContext,
@@ -14,6 +19,7 @@ import {
   messageEvent,
   newId,
 } from "./gateway-events";
+import { handshakeProblem } from "./handshake";
 import { routeSelector } from "./route-selection";
 
 /** Runs one route's integration: resolves with the Lambda's result, rejects when it throws. */
@@ -33,6 +39,8 @@ export interface LocalGatewayOptions {
   idleTimeoutMs?: number;
   /** API Gateway: 2 hours. */
   maxConnectionMs?: number;
+  /** How long an integration may take before the client is told it timed out. API Gateway: 29 s. */
+  integrationTimeoutMs?: number;
   /** Delay added to every @connections call, to model a network round trip. Default 0. */
   managementLatencyMs?: number;
   /** One line per connect, message and disconnect. Never called on the @connections path. */
@@ -54,6 +62,9 @@ const CLOSE = {
 
 // A client that never answers our close frame is cut off after this long.
 const CLOSE_GRACE_MS = 1000;
+
+// Unsent bytes to one client beyond which its pings go unanswered: it is not reading.
+const PONG_BACKLOG_BYTES = 64 * 1024;
 
 interface Connection {
   context: ConnectionContext;
@@ -93,6 +104,7 @@ export class LocalGateway extends EventEmitter {
   private readonly selectRoute: (body: string) => string | undefined;
   private readonly idleTimeoutMs: number;
   private readonly maxConnectionMs: number;
+  private readonly integrationTimeoutMs: number;
   private readonly log: (line: string) => void;
   private connectionCount = 0;
   private closing = false;
@@ -112,12 +124,17 @@ export class LocalGateway extends EventEmitter {
     this.selectRoute = routeSelector(options.routeSelectionExpression);
     this.idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.maxConnectionMs = options.maxConnectionMs ?? MAX_CONNECTION_MS;
+    this.integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
     this.log = options.log ?? (() => {});
     this.wss = new WebSocketServer({
       noServer: true,
       // API Gateway does not negotiate compression; the frame limits apply to raw frames.
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
+      // Any message within API Gateway's 128 KB, even in one-byte fragments, gets through.
+      maxFragments: MAX_MESSAGE_BYTES,
+      // Pings are answered below: ws's own answer cuts a client off after 60 pending pongs.
+      autoPong: false,
       handleProtocols: (offered, request) => {
         const chosen = chosenProtocols.get(request);
         return chosen !== undefined && offered.has(chosen) ? chosen : false;
@@ -200,11 +217,13 @@ export class LocalGateway extends EventEmitter {
 
   private upgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const [path, query = ""] = (request.url ?? "/").split("?", 2);
+    // Refusals name their reason, never the URL or a header value: those may carry tokens.
     if (path !== `/${this.options.stage}` && path !== `/${this.options.stage}/`) {
-      return rejectUpgrade(socket, 403, "Forbidden");
+      return this.refuseUpgrade(socket, 403, "not this API's stage path");
     }
-    if (this.closing) return rejectUpgrade(socket, 503, "Service Unavailable");
-    if (!isValidHandshake(request)) return rejectUpgrade(socket, 400, "Bad Request");
+    if (this.closing) return this.refuseUpgrade(socket, 503, "the gateway is shutting down");
+    const problem = handshakeProblem(request);
+    if (problem) return this.refuseUpgrade(socket, problem.status, problem.reason);
     socket.on("error", () => {}); // a client that gives up mid-handshake is not our error
 
     const pending = this.connect(request, socket, head, query).catch((err: unknown) => {
@@ -214,6 +233,11 @@ export class LocalGateway extends EventEmitter {
     });
     this.pendingConnects.add(pending);
     void pending.finally(() => this.pendingConnects.delete(pending));
+  }
+
+  private refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+    this.log(`connect    refused ${status}: ${reason}`);
+    rejectUpgrade(socket, status, http.STATUS_CODES[status] ?? "Error");
   }
 
   private async connect(
@@ -235,9 +259,9 @@ export class LocalGateway extends EventEmitter {
       host: request.headers.host ?? "",
     };
     const connection: Connection = { context, state: "connecting", lastActiveAt: now };
-    this.connections.set(context.connectionId, connection);
-
     const id = context.connectionId;
+    this.connections.set(id, connection);
+
     let status: { code: number; protocol?: string };
     try {
       status = await this.runConnect(connection, request, query);
@@ -250,14 +274,34 @@ export class LocalGateway extends EventEmitter {
       this.log(`connect    ${id} refused ${status.code}`);
       return rejectUpgrade(socket, status.code, http.STATUS_CODES[status.code] ?? "Error");
     }
-    if (!socket.writable) {
-      // The client gave up while $connect ran; $connect succeeded, so $disconnect is owed.
-      this.connections.delete(id);
-      void this.runDisconnect(connection, 1006, "");
-      return;
+    // From here $connect has succeeded: every way out that is not "open" owes a $disconnect.
+    if (socket.destroyed || !socket.readable || !socket.writable) {
+      return this.abandon(connection, "the client left while $connect ran");
     }
-    if (status.protocol !== undefined) chosenProtocols.set(request, status.protocol);
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.open(connection, ws, socket));
+    // ws may still refuse, or find the socket gone; either way the socket closes unopened.
+    const unopened = () => this.abandon(connection, "the handshake did not complete");
+    socket.once("close", unopened);
+    try {
+      if (status.protocol !== undefined) chosenProtocols.set(request, status.protocol);
+      this.wss.handleUpgrade(request, socket, head, (ws) => {
+        socket.off("close", unopened);
+        this.open(connection, ws, socket);
+      });
+    } catch (err) {
+      socket.off("close", unopened);
+      this.abandon(connection, `the handshake failed: ${errorText(err)}`);
+      socket.destroy();
+    }
+  }
+
+  /** A connection whose $connect succeeded but that never opened: forget it, run $disconnect. */
+  private abandon(connection: Connection, reason: string): void {
+    if (connection.state !== "connecting") return;
+    connection.state = "closed";
+    const { connectionId } = connection.context;
+    this.connections.delete(connectionId);
+    this.log(`disconnect ${connectionId} 1006 (${reason})`);
+    void this.runDisconnect(connection, 1006, "");
   }
 
   /** Runs `$connect` and turns its result into the handshake's HTTP status. */
@@ -274,9 +318,10 @@ export class LocalGateway extends EventEmitter {
       localPort: this.port,
     });
     try {
-      return lambdaStatus(await invoke(event));
-    } catch {
-      return { code: 502 };
+      return lambdaStatus(await this.integrate(invoke, event));
+    } catch (err) {
+      // As API Gateway reports it: a timeout is 504, any other failure of the integration 502.
+      return { code: err instanceof IntegrationTimeout ? 504 : 502 };
     }
   }
 
@@ -314,6 +359,14 @@ export class LocalGateway extends EventEmitter {
         if (connection.state === "open")
           this.deliver(connection, errorFrame("Internal server error", connectionId, newId()));
       }
+    });
+    ws.on("ping", (data: Buffer) => {
+      // API Gateway answers pings (they do not count as activity) and documents no limit on
+      // them: answer every one, unless the client has stopped reading what we send. Then the
+      // pongs are dropped (RFC 6455 5.5.3 lets a pong answer only the latest ping) rather than
+      // buffered without bound.
+      if (ws.readyState === WebSocket.OPEN && ws.bufferedAmount <= PONG_BACKLOG_BYTES)
+        ws.pong(data);
     });
     ws.on("error", (err: Error & { code?: string }) => {
       // ws closes the socket itself; remember why, for $disconnect.
@@ -357,18 +410,36 @@ export class LocalGateway extends EventEmitter {
       return this.deliver(connection, errorFrame("Forbidden", connectionId, requestId));
     }
     // One-way routes: a result never reaches the client, a failure does.
-    this.routes.get(routeKey)!(messageEvent(connection.context, routeKey, body, requestId)).catch(
-      () => {
-        if (connection.state === "open")
-          this.deliver(connection, errorFrame("Internal server error", connectionId, requestId));
-      },
-    );
+    const event = messageEvent(connection.context, routeKey, body, requestId);
+    this.integrate(this.routes.get(routeKey)!, event).catch((err: unknown) => {
+      const message =
+        err instanceof IntegrationTimeout ? "Endpoint request timed out" : "Internal server error";
+      if (connection.state === "open" && !connection.closedBy)
+        this.deliver(connection, errorFrame(message, connectionId, requestId));
+    });
+  }
+
+  /**
+   * Runs an integration as API Gateway does: it stops waiting after the integration timeout
+   * (the function itself runs on until its own timeout stops it).
+   */
+  private async integrate(invoke: RouteInvoker, event: WebSocketEvent): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new IntegrationTimeout()), this.integrationTimeoutMs);
+    });
+    try {
+      // Through then(): an invoker that throws instead of rejecting fails the same way.
+      return await Promise.race([Promise.resolve().then(() => invoke(event)), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private runDisconnect(connection: Connection, code: number, reason: string): Promise<void> {
     const invoke = this.routes.get("$disconnect");
     if (!invoke) return Promise.resolve();
-    const pending = invoke(disconnectEvent(connection.context, code, reason)).then(
+    const pending = this.integrate(invoke, disconnectEvent(connection.context, code, reason)).then(
       () => {},
       () => {}, // best-effort, as on AWS
     );
@@ -421,6 +492,13 @@ export class LocalGateway extends EventEmitter {
   }
 }
 
+class IntegrationTimeout extends Error {
+  constructor() {
+    super("Endpoint request timed out");
+    this.name = "IntegrationTimeout";
+  }
+}
+
 // The subprotocol $connect chose, per upgrade request, for the handshake's response.
 const chosenProtocols = new WeakMap<http.IncomingMessage, string>();
 
@@ -463,10 +541,6 @@ function errorFrame(message: string, connectionId: string, requestId: string): s
   return `{"message": "${message}", "connectionId":"${connectionId}", "requestId":"${requestId}"}`;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
-
 function randomApiId(): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
   return Array.from(
@@ -475,14 +549,6 @@ function randomApiId(): string {
   ).join("");
 }
 
-// What `ws` checks before it completes a handshake (RFC 6455 4.2.1). Checked before $connect
-// runs, so that a handshake ws would refuse never leaves a record behind without $disconnect.
-const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
-function isValidHandshake(request: http.IncomingMessage): boolean {
-  const { upgrade, "sec-websocket-key": key, "sec-websocket-version": version } = request.headers;
-  return (
-    upgrade?.toLowerCase() === "websocket" &&
-    WEBSOCKET_KEY.test(key ?? "") &&
-    (version === "8" || version === "13")
-  );
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

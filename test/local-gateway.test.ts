@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { once } from "events";
 import * as http from "http";
+import * as net from "net";
 import { WebSocket } from "ws";
 import { TestClient, refusedUpgradeStatus } from "./support/local-clients";
 import { answerTo, chatRoutes, latch, useLocalGateway } from "./support/local-gateway";
@@ -157,6 +158,208 @@ describe("local gateway (local/gateway.ts)", function () {
         TestClient.connect(harness.gateway.url, { protocols: ["chat.v1"] }),
         /no subprotocol/,
       );
+    });
+  });
+
+  describe("upgrades that do not end connected: no record without $disconnect, and a log line", () => {
+    const HANDSHAKE = {
+      Connection: "Upgrade",
+      Upgrade: "websocket",
+      "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "Sec-WebSocket-Version": "13",
+    };
+
+    /** Sends an upgrade request as given and resolves with the status it is answered with. */
+    async function upgradeStatus(
+      method: string,
+      headers: Record<string, string>,
+      path = new URL(harness.gateway.url).pathname,
+    ): Promise<number> {
+      const url = new URL(harness.gateway.url);
+      const request = http.request({ host: url.hostname, port: url.port, path, method, headers });
+      request.on("error", () => {});
+      request.end();
+      const [response] = (await within(
+        PROMPTLY_MS,
+        `the answer to a ${method} upgrade`,
+        Promise.race([once(request, "response"), once(request, "upgrade")]),
+      )) as [http.IncomingMessage];
+      response.resume();
+      return response.statusCode ?? 0;
+    }
+
+    it("refuses what ws would refuse after $connect (method, subprotocol syntax) before running it", async () => {
+      const log: string[] = [];
+      await harness.start(chatRoutes, { log: (line) => log.push(line) });
+      const cases: Array<[string, Record<string, string>, number, RegExp]> = [
+        ["POST", HANDSHAKE, 405, /method is not GET/],
+        ["PUT", HANDSHAKE, 405, /method is not GET/],
+        ["GET", { ...HANDSHAKE, "Sec-WebSocket-Protocol": "" }, 400, /Sec-WebSocket-Protocol/],
+        ["GET", { ...HANDSHAKE, "Sec-WebSocket-Protocol": "a,,b" }, 400, /Sec-WebSocket-Protocol/],
+        [
+          "GET",
+          { ...HANDSHAKE, "Sec-WebSocket-Protocol": "chat v1" },
+          400,
+          /Sec-WebSocket-Protocol/,
+        ],
+        ["GET", { ...HANDSHAKE, "Sec-WebSocket-Protocol": "a, a" }, 400, /Sec-WebSocket-Protocol/],
+        ["GET", { ...HANDSHAKE, "Sec-WebSocket-Protocol": "é" }, 400, /Sec-WebSocket-Protocol/],
+        ["GET", { ...HANDSHAKE, "Sec-WebSocket-Version": "7" }, 400, /Sec-WebSocket-Version/],
+        ["GET", { ...HANDSHAKE, "Sec-WebSocket-Key": "short" }, 400, /Sec-WebSocket-Key/],
+      ];
+      for (const [method, headers, status, reason] of cases) {
+        const what = `${method} ${JSON.stringify(headers)}`;
+        assert.equal(await upgradeStatus(method, headers), status, what);
+        assert.match(
+          log.pop() ?? "",
+          new RegExp(`^connect +refused ${status}: .*${reason.source}`),
+          what,
+        );
+      }
+      assert.equal(harness.integrations.count("$connect"), 0);
+      assert.deepEqual(harness.gateway.connectionIds(), []);
+    });
+
+    it("answers a well-formed subprotocol list and connects", async () => {
+      await harness.start((i) => ({
+        $connect: i.route(() => ({ statusCode: 200, headers: { "Sec-WebSocket-Protocol": "b" } })),
+      }));
+      const client = await harness.connect(undefined, { protocols: ["a", "b", "c.v1"] });
+      assert.equal(client.socket.protocol, "b");
+    });
+
+    it("logs a refused path with its status and no part of the URL", async () => {
+      const log: string[] = [];
+      await harness.start(chatRoutes, { log: (line) => log.push(line) });
+      assert.equal(await upgradeStatus("GET", HANDSHAKE, "/prod?token=secret"), 403);
+      assert.deepEqual(log, ["connect    refused 403: not this API's stage path"]);
+    });
+
+    it("runs $disconnect and logs it when the client half-closes while $connect runs", async () => {
+      const log: string[] = [];
+      const { released, release } = latch("$connect");
+      await harness.start(
+        (i) => ({
+          $connect: i.route(async () => {
+            await released;
+            return { statusCode: 200 };
+          }),
+          $disconnect: i.route(),
+        }),
+        { log: (line) => log.push(line) },
+      );
+      const url = new URL(harness.gateway.url);
+      const socket = net.connect(Number(url.port), url.hostname);
+      socket.on("error", () => {});
+      socket.write(
+        `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+          Object.entries(HANDSHAKE)
+            .map(([name, value]) => `${name}: ${value}\r\n`)
+            .join("") +
+          "\r\n",
+      );
+      const { connectionId } = (await harness.integrations.next("$connect")).requestContext;
+      socket.end(); // FIN: the client sends nothing more, and will read nothing
+      release();
+      const event = await harness.integrations.next("$disconnect");
+      assert.equal(event.requestContext.connectionId, connectionId);
+      assert.equal(event.requestContext.disconnectStatusCode, 1006);
+      assert.deepEqual(harness.gateway.connectionIds(), []);
+      assert.ok(
+        log.some((line) => line.startsWith(`disconnect ${connectionId} 1006`)),
+        log.join("\n"),
+      );
+      socket.destroy();
+    });
+
+    it("logs the $disconnect it runs for a client that gave up while $connect ran", async () => {
+      const log: string[] = [];
+      const { released, release } = latch("$connect");
+      await harness.start(
+        (i) => ({
+          $connect: i.route(async () => {
+            await released;
+            return { statusCode: 200 };
+          }),
+          $disconnect: i.route(),
+        }),
+        { log: (line) => log.push(line) },
+      );
+      const socket = new WebSocket(harness.gateway.url);
+      socket.on("error", () => {});
+      const { connectionId } = (await harness.integrations.next("$connect")).requestContext;
+      const gone = new Promise((resolve) => socket.once("close", resolve));
+      socket.terminate();
+      await within(PROMPTLY_MS, "the client's socket to close", gone);
+      release();
+      await harness.integrations.next("$disconnect");
+      assert.ok(
+        log.some((line) => line.startsWith(`disconnect ${connectionId} 1006`)),
+        log.join("\n"),
+      );
+    });
+  });
+
+  describe("pings", () => {
+    it("answers a burst of 1,000 pings with 1,000 pongs and keeps the connection", async () => {
+      await harness.start(chatRoutes);
+      const { client } = await harness.connectWithId();
+      let pongs = 0;
+      const allAnswered = new Promise<void>((resolve) =>
+        client.socket.on("pong", () => ++pongs === 1000 && resolve()),
+      );
+      for (let i = 0; i < 1000; i++) client.socket.ping(String(i));
+      await within(PROMPTLY_MS, "1,000 pongs", allAnswered);
+      assert.ok(client.isOpen);
+      await client.send(JSON.stringify({ action: "sendmessage" }));
+      await harness.integrations.next("sendmessage");
+    });
+  });
+
+  describe("the integration timeout", () => {
+    it("answers $connect that outlasts it with 504, and records no connection", async () => {
+      const { released, release } = latch("$connect");
+      await harness.start(
+        (i) => ({
+          $connect: i.route(async () => {
+            await released;
+            return { statusCode: 200 };
+          }),
+        }),
+        { integrationTimeoutMs: 100 },
+      );
+      try {
+        assert.equal(await refusedUpgradeStatus(harness.gateway.url), 504);
+        assert.deepEqual(harness.gateway.connectionIds(), []);
+      } finally {
+        release();
+      }
+    });
+
+    it('answers a message route that outlasts it with "Endpoint request timed out" and stays connected', async () => {
+      const { released, release } = latch("sendmessage");
+      await harness.start(
+        (i) => ({
+          $connect: i.route(),
+          sendmessage: i.route(async () => {
+            await released;
+            return { statusCode: 200 };
+          }),
+        }),
+        { integrationTimeoutMs: 100 },
+      );
+      try {
+        const { client, id } = await harness.connectWithId();
+        await client.send(JSON.stringify({ action: "sendmessage" }));
+        const event = await harness.integrations.next("sendmessage");
+        assert.equal(
+          await within(PROMPTLY_MS, "the timeout frame", client.next()),
+          `{"message": "Endpoint request timed out", "connectionId":"${id}", "requestId":"${event.requestContext.requestId}"}`,
+        );
+        assert.ok(client.isOpen);
+      } finally {
+        release();
+      }
     });
   });
 
