@@ -35,9 +35,21 @@ export function allowDeleteConnection(table: aws.dynamodb.Table): PolicyStatemen
   return { Effect: "Allow", Action: ["dynamodb:DeleteItem"], Resource: table.arn };
 }
 
-/** The broadcast reading every connection id, page by page. */
-export function allowScanConnections(table: aws.dynamodb.Table): PolicyStatement {
-  return { Effect: "Allow", Action: ["dynamodb:Scan"], Resource: table.arn };
+/** Reading the sender's own record (its room, name and format), by key. */
+export function allowGetConnection(table: aws.dynamodb.Table): PolicyStatement {
+  return { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: table.arn };
+}
+
+/**
+ * Reading one room's connections, page by page, through the room index only: no Query or Scan
+ * on the table itself, so no function can list every connection of the chat.
+ */
+export function allowQueryRoom(table: aws.dynamodb.Table, indexName: string): PolicyStatement {
+  return {
+    Effect: "Allow",
+    Action: ["dynamodb:Query"],
+    Resource: pulumi.interpolate`${table.arn}/index/${indexName}`,
+  };
 }
 
 /**

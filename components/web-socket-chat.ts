@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { handlerEnvironment } from "../handlers/lib/config";
-import { CONNECTION_KEY, EXPIRY_ATTRIBUTE } from "../handlers/lib/connection-store";
+import { CONNECTIONS_TABLE, keyAttributes, TableSchema } from "../handlers/lib/tables";
 import { ChatRoute, chatRoutes, HandlerName } from "../handlers/routes";
 import { BUNDLE_FILE_NAME, BUNDLE_HANDLER, bundleHandler } from "../handlers/bundle";
 import { resolveSettings } from "./settings";
@@ -10,7 +10,8 @@ import {
   allowDeleteConnection,
   allowPostToConnections,
   allowPutConnection,
-  allowScanConnections,
+  allowGetConnection,
+  allowQueryRoom,
   allowTableKey,
   allowWriteLogs,
   LAMBDA_ASSUME_ROLE_POLICY,
@@ -197,7 +198,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const parent = this;
 
-    const table = createTable();
+    const table = createTable("connections", CONNECTIONS_TABLE);
+    const roomIndex = CONNECTIONS_TABLE.index!.name;
     const api = createApi();
     // For the functions, which exist before the stage does (the stage waits for every route).
     const managementEndpoint = managementEndpointOf(api, stageName);
@@ -208,7 +210,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
       connect: [allowPutConnection(table), ...tableKey],
       disconnect: [allowDeleteConnection(table), ...tableKey],
       message: [
-        allowScanConnections(table),
+        allowGetConnection(table),
+        allowQueryRoom(table, roomIndex),
         allowDeleteConnection(table),
         ...tableKey,
         allowPostToConnections(api, stageName),
@@ -234,20 +237,35 @@ export class WebSocketChat extends pulumi.ComponentResource {
       tableName: this.tableName,
     });
 
-    function createTable(): aws.dynamodb.Table {
+    /** A table shaped as `schema` says (handlers/lib/tables.ts, which local mode reads too). */
+    function createTable(purpose: string, schema: TableSchema): aws.dynamodb.Table {
+      const { index } = schema;
       // Auto-named: a fixed table name collides across stacks.
       return new aws.dynamodb.Table(
-        `${name}-connections`,
+        `${name}-${purpose}`,
         {
-          attributes: [{ name: CONNECTION_KEY, type: "S" }],
-          hashKey: CONNECTION_KEY,
+          attributes: keyAttributes(schema).map((attribute) => ({ name: attribute, type: "S" })),
+          hashKey: schema.hashKey,
+          rangeKey: schema.rangeKey,
+          globalSecondaryIndexes: index && [
+            {
+              name: index.name,
+              // keySchemas: the provider deprecates an index's hashKey and rangeKey.
+              keySchemas: [
+                { attributeName: index.hashKey, keyType: "HASH" },
+                ...(index.rangeKey ? [{ attributeName: index.rangeKey, keyType: "RANGE" }] : []),
+              ],
+              projectionType: "INCLUDE",
+              nonKeyAttributes: [...index.nonKeyAttributes],
+            },
+          ],
           billingMode: "PAY_PER_REQUEST",
           // Left out, DynamoDB encrypts with its AWS-owned key for free; `{ enabled: true }`
           // without a key ARN would select the AWS-managed aws/dynamodb key instead (KMS charges,
           // and a key that outlives the stack).
           serverSideEncryption: kmsKeyArn === undefined ? undefined : { enabled: true, kmsKeyArn },
-          // Records carry their expiry in epoch seconds; DynamoDB deletes them lazily.
-          ttl: { enabled: true, attributeName: EXPIRY_ATTRIBUTE },
+          // Items carry their expiry in epoch seconds; DynamoDB deletes them lazily.
+          ttl: { enabled: true, attributeName: schema.ttlAttribute },
           tags,
         },
         { parent },

@@ -1,16 +1,29 @@
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
+import type { APIGatewayProxyResultV2 } from "aws-lambda";
 import { connectionStore } from "./lib/clients";
 import { connectionTtlSeconds } from "./lib/config";
-import { describeError, logError } from "./lib/log";
+import { ConnectEvent, readJoinRequest } from "./lib/join-request";
+import { describeError, logError, logInfo } from "./lib/log";
 import { respond } from "./lib/responses";
 
-/** `$connect`: records the connection. Anything but 2xx refuses the WebSocket handshake. */
-export const handler = async (
-  event: APIGatewayProxyWebsocketEventV2,
-): Promise<APIGatewayProxyResultV2> => {
+/**
+ * `$connect`: checks the room and name the client asked for and records the connection in its
+ * room. Anything but 2xx refuses the WebSocket handshake: 400 for a room or name the chat does
+ * not accept.
+ */
+export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
   const { connectionId, connectedAt } = event.requestContext;
+  const request = readJoinRequest(event);
+  if (!request.ok) {
+    logInfo("connect_refused", { connectionId, reason: request.reason });
+    return respond(400, request.reason);
+  }
+  const { room, name } = request.join;
   try {
-    await connectionStore().add(connectionId, connectedAt ?? Date.now(), connectionTtlSeconds());
+    await connectionStore().add(
+      { connectionId, room, name, structured: false },
+      connectedAt ?? Date.now(),
+      connectionTtlSeconds(),
+    );
     return respond(200, "Connected");
   } catch (err) {
     logError("connect_failed", { connectionId, ...describeError(err) });

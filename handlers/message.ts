@@ -11,7 +11,11 @@ import { describeError, logError, logInfo } from "./lib/log";
 import { errorReply, parseMessage } from "./lib/message";
 import { respond } from "./lib/responses";
 
-/** The message route: sends the message's `data` to every live connection, the sender too. */
+// The sender's record is gone: it expired, or a broadcast found the connection closed.
+const NOT_CONNECTED =
+  "This connection is not in any room (its record expired or was removed): reconnect.";
+
+/** The message route: sends the message's `data` to everyone in the sender's room, the sender too. */
 export const handler = async (
   event: APIGatewayProxyWebsocketEventV2,
   context?: Pick<Context, "getRemainingTimeInMillis">,
@@ -26,18 +30,35 @@ export const handler = async (
   const store = connectionStore();
   const started = Date.now();
   try {
-    const result = await broadcast(store.livePages(), message.payload, {
-      poster: connectionPoster(),
-      forget: (id) => store.remove(id),
-      concurrency: BROADCAST_CONCURRENCY,
-      deadline: retryDeadline(context),
+    const sender = await store.get(connectionId);
+    if (!sender) {
+      await replyTo(connectionId, errorReply("NotConnected", NOT_CONNECTED, messageShape()));
+      return respond(410, NOT_CONNECTED);
+    }
+    const result = await broadcast(
+      store.roomPages(sender.room),
+      { plain: message.payload, structured: message.payload },
+      {
+        poster: connectionPoster(),
+        forget: async (id) => void (await store.remove(id)),
+        concurrency: BROADCAST_CONCURRENCY,
+        deadline: retryDeadline(context),
+      },
+    );
+    logInfo("broadcast", {
+      connectionId,
+      room: sender.room,
+      ...result,
+      durationMs: Date.now() - started,
     });
-    logInfo("broadcast", { connectionId, ...result, durationMs: Date.now() - started });
     return respond(200, "Sent");
   } catch (err) {
-    // Only reading the table can stop a broadcast (after the SDK's own retries); recipients
-    // already reached keep their copy.
-    const reached = err instanceof BroadcastInterrupted ? err.result : undefined;
+    // Only reading the table (the sender's record, then the room) can stop a broadcast, after
+    // the SDK's own retries; recipients already reached keep their copy.
+    const reached =
+      err instanceof BroadcastInterrupted
+        ? err.result
+        : { delivered: 0, gone: 0, failed: 0, failures: {} };
     const cause = err instanceof BroadcastInterrupted ? err.cause : err;
     logError("broadcast_failed", {
       connectionId,

@@ -4,8 +4,9 @@ import * as path from "path";
 import { chatArgsFromConfig } from "../components/config";
 import { ChatSettings, resolveSettings } from "../components/settings";
 import { handlerEnvironment } from "../handlers/lib/config";
+import { CONNECTIONS_TABLE } from "../handlers/lib/tables";
 import { HandlerName, chatRoutes } from "../handlers/routes";
-import { LOCAL_AWS_ENV, LocalDynamo, ensureConnectionsTable, startLocalDynamo } from "./dynamo";
+import { LOCAL_AWS_ENV, LocalDynamo, ensureTable, startLocalDynamo } from "./dynamo";
 import { LocalGateway, RouteInvoker } from "./gateway";
 import { LocalLambda, writeBundle } from "./lambda-runtime";
 import { PROJECT_DIR, readStackConfig } from "./stack-config";
@@ -113,7 +114,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     );
 
     dynamo = await startLocalDynamo({ path: options.dataDir });
-    await ensureConnectionsTable(dynamo.endpoint, LOCAL_TABLE_NAME);
+    await ensureTable(dynamo.endpoint, LOCAL_TABLE_NAME, CONNECTIONS_TABLE);
 
     // The gateway listens first: the functions need its port in MANAGEMENT_ENDPOINT. Until
     // they are up, an early client's $connect waits for them.

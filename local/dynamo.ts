@@ -2,11 +2,12 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
+  KeySchemaElement,
   ResourceInUseException,
 } from "@aws-sdk/client-dynamodb";
 import * as http from "http";
 import { AddressInfo } from "net";
-import { CONNECTION_KEY } from "../handlers/lib/connection-store";
+import { keyAttributes, TableSchema } from "../handlers/lib/tables";
 
 // dynalite ships no types: it returns a plain http.Server whose close() also closes its store.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -61,10 +62,15 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
 }
 
 /**
- * Creates the connections table with the key schema the component declares, or reuses it when
- * persisted data already has it. Resolves once the table is ACTIVE.
+ * Creates a table with the keys and index `schema` declares (as the component does), or reuses
+ * it when persisted data already has that shape. Resolves once the table is ACTIVE. dynalite
+ * never expires items, which is why every read filters on the expiry attribute itself.
  */
-export async function ensureConnectionsTable(endpoint: string, tableName: string): Promise<void> {
+export async function ensureTable(
+  endpoint: string,
+  tableName: string,
+  schema: TableSchema,
+): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
     region: LOCAL_AWS_ENV.AWS_REGION,
@@ -73,12 +79,30 @@ export async function ensureConnectionsTable(endpoint: string, tableName: string
       secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY,
     },
   });
+  const keySchema = (hashKey: string, rangeKey?: string): KeySchemaElement[] => [
+    { AttributeName: hashKey, KeyType: "HASH" },
+    ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: "RANGE" as const }] : []),
+  ];
+  const { index } = schema;
   try {
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: CONNECTION_KEY, AttributeType: "S" }],
-        KeySchema: [{ AttributeName: CONNECTION_KEY, KeyType: "HASH" }],
+        AttributeDefinitions: keyAttributes(schema).map((name) => ({
+          AttributeName: name,
+          AttributeType: "S",
+        })),
+        KeySchema: keySchema(schema.hashKey, schema.rangeKey),
+        GlobalSecondaryIndexes: index && [
+          {
+            IndexName: index.name,
+            KeySchema: keySchema(index.hashKey, index.rangeKey),
+            Projection: {
+              ProjectionType: "INCLUDE",
+              NonKeyAttributes: [...index.nonKeyAttributes],
+            },
+          },
+        ],
         BillingMode: "PAY_PER_REQUEST",
       }),
     );
@@ -89,16 +113,34 @@ export async function ensureConnectionsTable(endpoint: string, tableName: string
     // dynalite flips CREATING to ACTIVE on a timer, even with createTableMs 0.
     for (;;) {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-      const key = Table?.KeySchema?.find((k) => k.KeyType === "HASH")?.AttributeName;
-      if (key !== CONNECTION_KEY) {
+      const shape = describeShape(Table?.KeySchema, Table?.GlobalSecondaryIndexes);
+      const expected = describeShape(
+        keySchema(schema.hashKey, schema.rangeKey),
+        index && [{ IndexName: index.name, KeySchema: keySchema(index.hashKey, index.rangeKey) }],
+      );
+      if (shape !== expected) {
         throw new Error(
-          `Table ${tableName} at ${endpoint} has hash key ${key}, not ${CONNECTION_KEY}: use another data directory`,
+          `Table ${tableName} at ${endpoint} is keyed ${shape}, not ${expected}: use another data directory`,
         );
       }
-      if (Table?.TableStatus === "ACTIVE") return;
+      const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
+        (gsi) => gsi.IndexStatus === "ACTIVE",
+      );
+      if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   } finally {
     client.destroy();
   }
+}
+
+/** Keys and indexes as one comparable line, e.g. `connectionId (index byRoom: room, connectionId)`. */
+function describeShape(
+  keys: KeySchemaElement[] = [],
+  indexes: { IndexName?: string; KeySchema?: KeySchemaElement[] }[] = [],
+): string {
+  const names = (schema: KeySchemaElement[] = []) =>
+    schema.map((key) => key.AttributeName).join(", ");
+  const described = indexes.map((gsi) => ` (index ${gsi.IndexName}: ${names(gsi.KeySchema)})`);
+  return `${names(keys)}${described.sort().join("")}`;
 }

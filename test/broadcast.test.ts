@@ -1,11 +1,24 @@
 import { strict as assert } from "assert";
-import { broadcast, BroadcastInterrupted, retryDeadline } from "../handlers/lib/broadcast";
+import {
+  broadcast,
+  BroadcastInterrupted,
+  Payloads,
+  retryDeadline,
+} from "../handlers/lib/broadcast";
+import { RoomMember } from "../handlers/lib/connection-store";
 import { ConnectionPoster } from "../handlers/lib/management";
 import { captureConsole } from "./support/captured-log";
 
-async function* pagesOf(...pages: string[][]): AsyncGenerator<string[]> {
-  yield* pages;
+/** Pages of plain members of the default room, from their ids. */
+async function* pagesOf(...pages: string[][]): AsyncGenerator<RoomMember[]> {
+  for (const page of pages) yield page.map((id) => member(id, false));
 }
+
+function member(connectionId: string, structured: boolean): RoomMember {
+  return { connectionId, room: "general", name: "anonymous", structured };
+}
+
+const HI: Payloads = { plain: "hi", structured: "hi" };
 
 describe("broadcast fan-out", function () {
   it("gives every post the invocation's retry deadline", async function () {
@@ -15,13 +28,55 @@ describe("broadcast fan-out", function () {
         deadlines.push(deadline);
       },
     };
-    await broadcast(pagesOf(["a", "b"], ["c"]), "hi", {
+    await broadcast(pagesOf(["a", "b"], ["c"]), HI, {
       poster,
       forget: async () => {},
       concurrency: 2,
       deadline: 12345,
     });
     assert.deepEqual(deadlines, [12345, 12345, 12345]);
+  });
+
+  it("sends plain members the plain payload and structured members the structured one, each built once", async function () {
+    const received = new Map<string, Uint8Array>();
+    const poster: ConnectionPoster = {
+      async post(id, data) {
+        received.set(id, data);
+      },
+    };
+    async function* mixed(): AsyncGenerator<RoomMember[]> {
+      yield [member("p1", false), member("s1", true)];
+      yield [member("s2", true), member("p2", false)];
+    }
+    const result = await broadcast(
+      mixed(),
+      { plain: "hello", structured: '{"type":"message","data":"hello"}' },
+      { poster, forget: async () => {}, concurrency: 3 },
+    );
+    assert.equal(result.delivered, 4);
+    assert.equal(Buffer.from(received.get("p1")!).toString(), "hello");
+    assert.equal(Buffer.from(received.get("s1")!).toString(), '{"type":"message","data":"hello"}');
+    assert.equal(received.get("p1"), received.get("p2"), "one buffer for every plain recipient");
+    assert.equal(received.get("s1"), received.get("s2"), "one buffer for every structured one");
+  });
+
+  it("skips the members of a format that has no payload, without counting them", async function () {
+    const posted: string[] = [];
+    const poster: ConnectionPoster = {
+      async post(id) {
+        posted.push(id);
+      },
+    };
+    async function* mixed(): AsyncGenerator<RoomMember[]> {
+      yield [member("p1", false), member("s1", true), member("p2", false)];
+    }
+    const result = await broadcast(
+      mixed(),
+      { structured: "{}" },
+      { poster, forget: async () => {}, concurrency: 2 },
+    );
+    assert.deepEqual(posted, ["s1"]);
+    assert.deepEqual(result, { delivered: 1, gone: 0, failed: 0, failures: {} });
   });
 
   it("never has more than `concurrency` posts in flight, and posts each id once", async function () {
@@ -37,7 +92,7 @@ describe("broadcast fan-out", function () {
       },
     };
     const ids = Array.from({ length: 50 }, (_, i) => `id${i}`);
-    const result = await broadcast(pagesOf(ids.slice(0, 20), ids.slice(20)), "hi", {
+    const result = await broadcast(pagesOf(ids.slice(0, 20), ids.slice(20)), HI, {
       poster,
       forget: async () => {},
       concurrency: 4,
@@ -66,13 +121,13 @@ describe("broadcast fan-out", function () {
         inFlight--;
       },
     };
-    async function* failingPages(): AsyncGenerator<string[]> {
-      yield ["a", "b", "c"];
+    async function* failingPages(): AsyncGenerator<RoomMember[]> {
+      yield ["a", "b", "c"].map((id) => member(id, false));
       throw Object.assign(new Error("throttled"), {
         name: "ProvisionedThroughputExceededException",
       });
     }
-    const err = await broadcast(failingPages(), "hi", {
+    const err = await broadcast(failingPages(), HI, {
       poster,
       forget: async () => {},
       concurrency: 8,
@@ -97,7 +152,7 @@ describe("broadcast fan-out", function () {
     const ids = [...Array.from({ length: 25 }, (_, i) => `f${i}`), "t0", "t1"];
     const logged = captureConsole();
     try {
-      const result = await broadcast(pagesOf(ids), "hi", {
+      const result = await broadcast(pagesOf(ids), HI, {
         poster,
         forget: async () => {},
         concurrency: 4,
@@ -127,7 +182,7 @@ describe("broadcast fan-out", function () {
     const originalError = console.error;
     console.error = () => {};
     try {
-      const result = await broadcast(pagesOf(["0", "1", "2", "3"]), "hi", {
+      const result = await broadcast(pagesOf(["0", "1", "2", "3"]), HI, {
         poster,
         forget: async () => {},
         concurrency: 1,

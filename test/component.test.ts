@@ -74,16 +74,32 @@ describe("WebSocketChat component", () => {
     });
 
     it("creates an auto-named, on-demand connections table keyed by connectionId with TTL on expiresAt", () => {
-      const tables = record.ofType(TYPES.table);
-      assert.equal(tables.length, 1);
-      const { inputs } = tables[0];
+      const { inputs } = record.named("chat-connections");
       assert.equal(inputs.name, undefined, "a fixed table name collides across stacks");
       assert.equal(inputs.hashKey, "connectionId");
-      assert.deepEqual(inputs.attributes, [{ name: "connectionId", type: "S" }]);
+      assert.deepEqual(inputs.attributes, [
+        { name: "connectionId", type: "S" },
+        { name: "room", type: "S" },
+      ]);
       assert.equal(inputs.rangeKey, undefined);
       assert.equal(inputs.billingMode, "PAY_PER_REQUEST");
       assert.equal(inputs.serverSideEncryption, undefined, "DynamoDB's free AWS-owned key");
       assert.deepEqual(inputs.ttl, { enabled: true, attributeName: "expiresAt" });
+    });
+
+    it("indexes the connections by room (sort key connectionId), projecting what a broadcast and `who` read", () => {
+      const { inputs } = record.named("chat-connections");
+      assert.deepEqual(inputs.globalSecondaryIndexes, [
+        {
+          name: "byRoom",
+          keySchemas: [
+            { attributeName: "room", keyType: "HASH" },
+            { attributeName: "connectionId", keyType: "RANGE" },
+          ],
+          projectionType: "INCLUDE",
+          nonKeyAttributes: ["expiresAt", "name", "protocol"],
+        },
+      ]);
     });
 
     it("routes $connect, $disconnect, sendmessage and $default, each to its own integration", () => {
@@ -181,10 +197,11 @@ describe("WebSocketChat component", () => {
       ]);
     });
 
-    it("grants the message route Scan and DeleteItem on the table and posting to this API's stage only", () => {
+    it("grants the message route GetItem and DeleteItem on the table, Query on the room index only, and posting to this API's stage", () => {
       assert.deepEqual(grantsOf("message"), [
         `dynamodb:DeleteItem on ${TABLE_ARN}`,
-        `dynamodb:Scan on ${TABLE_ARN}`,
+        `dynamodb:GetItem on ${TABLE_ARN}`,
+        `dynamodb:Query on ${TABLE_ARN}/index/byRoom`,
         `execute-api:ManageConnections on ${API_ARN}/dev/POST/@connections/*`,
         `logs:CreateLogStream on ${logStreamsArn("message")}`,
         `logs:PutLogEvents on ${logStreamsArn("message")}`,
@@ -201,7 +218,12 @@ describe("WebSocketChat component", () => {
 
     it("never grants a wildcard action or a resource beyond this table, this stage's @connections or the function's own log streams", () => {
       for (const handler of HANDLER_NAMES) {
-        const allowed = [TABLE_ARN, `${API_ARN}/dev/POST/@connections/*`, logStreamsArn(handler)];
+        const allowed = [
+          TABLE_ARN,
+          `${TABLE_ARN}/index/byRoom`,
+          `${API_ARN}/dev/POST/@connections/*`,
+          logStreamsArn(handler),
+        ];
         for (const statement of statementsOf(handler)) {
           for (const action of [statement.Action].flat()) {
             assert.ok(!action.includes("*"), `${handler}: wildcard action ${action}`);

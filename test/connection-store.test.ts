@@ -1,40 +1,110 @@
-import type { DynamoDBClient, ScanCommandOutput } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient, QueryCommandOutput } from "@aws-sdk/client-dynamodb";
 import { strict as assert } from "assert";
-import { ConnectionStore } from "../handlers/lib/connection-store";
+import { ConnectionStore, RoomMember } from "../handlers/lib/connection-store";
+import { TestDynamo } from "./support/dynamo";
 
-/** A DynamoDB client that answers Scans from a list of pages and records when each was asked for. */
-function pagedClient(pages: string[][]): { client: DynamoDBClient; scans: number } {
-  const state = { scans: 0 };
+/** A DynamoDB client that answers Queries from a list of pages and records when each was asked for. */
+function pagedClient(pages: string[][]): { client: DynamoDBClient; queries: number } {
+  const state = { queries: 0 };
   const client = {
     send: async (command: {
       input: { ExclusiveStartKey?: { connectionId: { S: string } } };
-    }): Promise<Partial<ScanCommandOutput>> => {
-      state.scans++;
+    }): Promise<Partial<QueryCommandOutput>> => {
+      state.queries++;
       const index = Number(command.input.ExclusiveStartKey?.connectionId.S ?? 0);
       return {
-        Items: pages[index].map((id) => ({ connectionId: { S: id } })),
+        Items: pages[index].map((id) => ({ connectionId: { S: id }, room: { S: "general" } })),
         LastEvaluatedKey:
           index + 1 < pages.length ? { connectionId: { S: String(index + 1) } } : undefined,
       };
     },
   };
-  return Object.defineProperty({ client: client as unknown as DynamoDBClient }, "scans", {
-    get: () => state.scans,
-  }) as {
-    client: DynamoDBClient;
-    scans: number;
-  };
+  return Object.defineProperty({ client: client as unknown as DynamoDBClient }, "queries", {
+    get: () => state.queries,
+  }) as { client: DynamoDBClient; queries: number };
 }
 
-describe("ConnectionStore.livePages", function () {
-  it("reads the next Scan page while the caller is still working through the current one", async function () {
+const ids = (page: RoomMember[] | undefined) => (page ?? []).map((m) => m.connectionId);
+
+describe("ConnectionStore", function () {
+  it("reads the next Query page while the caller is still working through the current one", async function () {
     const fake = pagedClient([["a", "b"], ["c"], ["d"]]);
-    const pages = new ConnectionStore(fake.client, "connections").livePages();
-    assert.deepEqual((await pages.next()).value, ["a", "b"]);
-    assert.equal(fake.scans, 2, "page 2 requested before the caller asked for it");
+    const pages = new ConnectionStore(fake.client, "connections").roomPages("general");
+    assert.deepEqual(ids((await pages.next()).value as RoomMember[]), ["a", "b"]);
+    assert.equal(fake.queries, 2, "page 2 requested before the caller asked for it");
     const rest: string[][] = [];
-    for await (const page of pages) rest.push(page);
+    for await (const page of pages) rest.push(ids(page));
     assert.deepEqual(rest, [["c"], ["d"]]);
-    assert.equal(fake.scans, 3, "no Scan past the last page");
+    assert.equal(fake.queries, 3, "no Query past the last page");
+  });
+
+  describe("against DynamoDB (dynalite)", function () {
+    let dynamo: TestDynamo;
+    let store: ConnectionStore;
+    let tableCount = 0;
+    let tableName: string;
+    const now = Date.now();
+    const LIVE = Math.floor(now / 1000) + 3600;
+
+    before(async function () {
+      dynamo = await TestDynamo.start();
+    });
+    after(async function () {
+      await dynamo.stop();
+    });
+    beforeEach(async function () {
+      tableName = `connections-${++tableCount}`;
+      await dynamo.createConnectionsTable(tableName);
+      store = new ConnectionStore(dynamo.client, tableName, { pageSize: 2 });
+    });
+
+    async function room(name: string): Promise<RoomMember[]> {
+      const members: RoomMember[] = [];
+      for await (const page of store.roomPages(name)) members.push(...page);
+      return members.sort((a, b) => a.connectionId.localeCompare(b.connectionId));
+    }
+
+    it("a room's pages hold exactly its live members, with name and format, across pages", async function () {
+      await dynamo.putConnections(tableName, [
+        { id: "a1", expiresAt: LIVE, room: "alpha", name: "Ann", structured: true },
+        { id: "a2", expiresAt: LIVE, room: "alpha", name: "Al" },
+        { id: "a3", expiresAt: LIVE, room: "alpha" },
+        { id: "ax", expiresAt: Math.floor(now / 1000) - 1, room: "alpha" },
+        { id: "b1", expiresAt: LIVE, room: "beta" },
+        { id: "g1", expiresAt: LIVE },
+      ]);
+      assert.deepEqual(await room("alpha"), [
+        { connectionId: "a1", room: "alpha", name: "Ann", structured: true },
+        { connectionId: "a2", room: "alpha", name: "Al", structured: false },
+        { connectionId: "a3", room: "alpha", name: "anonymous", structured: false },
+      ]);
+      assert.deepEqual(ids(await room("beta")), ["b1"]);
+      assert.deepEqual(ids(await room("general")), ["g1"]);
+      assert.deepEqual(await room("nobody-here"), []);
+    });
+
+    it("add writes what get reads back; remove returns the record it deleted", async function () {
+      const record = {
+        connectionId: "R1kmxc2VNjMCFIA=",
+        room: "r.1",
+        name: "Zoë 🙂",
+        structured: true,
+      };
+      await store.add(record, now, 600);
+      assert.deepEqual(await store.get(record.connectionId), record);
+      assert.deepEqual(await room("r.1"), [record]);
+      assert.deepEqual(await store.remove(record.connectionId), record);
+      assert.equal(await store.get(record.connectionId), undefined);
+      assert.equal(await store.remove(record.connectionId), undefined);
+    });
+
+    it("get ignores a record past its expiry", async function () {
+      await store.add(
+        { connectionId: "old", room: "general", name: "x", structured: false },
+        now - 700_000,
+        600,
+      );
+      assert.equal(await store.get("old"), undefined);
+    });
   });
 });

@@ -2,6 +2,11 @@ import { strict as assert } from "assert";
 import { TestDynamo } from "./support/dynamo";
 import { startHandler, websocketEvent } from "./support/handlers";
 
+/** A `$connect` event whose URL carried `query`. */
+function connectEvent(connectionId: string, query: Record<string, string>) {
+  return { ...websocketEvent("CONNECT", "$connect", connectionId), queryStringParameters: query };
+}
+
 describe("$connect and $disconnect handlers", function () {
   let dynamo: TestDynamo;
   let tableCount = 0;
@@ -32,10 +37,59 @@ describe("$connect and $disconnect handlers", function () {
       assert.deepEqual(await dynamo.items(tableName), [
         {
           connectionId: "R1kmxc2VNjMCFIA=",
+          room: "general",
+          name: "anonymous",
           connectedAt: String(connectedAt),
           expiresAt: String(Math.floor(connectedAt / 1000) + 600),
         },
       ]);
+    } finally {
+      await connect.close();
+    }
+  });
+
+  it("connect records the room and name the query asks for, the name trimmed", async function () {
+    const connect = await startHandler("connect", environment());
+    try {
+      const event = connectEvent("R1kmxc2VNjMCFIA=", { room: "team-a.2", name: "  Zoë 🙂  " });
+      assert.equal((await connect.invoke(event)).statusCode, 200);
+      const [item] = await dynamo.items(tableName);
+      assert.equal(item.room, "team-a.2");
+      assert.equal(item.name, "Zoë 🙂");
+    } finally {
+      await connect.close();
+    }
+  });
+
+  for (const [what, query] of [
+    ["a room with a space", { room: "team a" }],
+    ["a room of 65 characters", { room: "r".repeat(65) }],
+    ["a room with a slash", { room: "a/b" }],
+    ["a name of 33 characters", { name: "n".repeat(33) }],
+    ["a name with a newline", { name: "eve\nadmin" }],
+    ["a name with a bidi override", { name: "abc\u202Edef" }],
+  ] as const) {
+    it(`connect refuses ${what} with 400 and stores nothing`, async function () {
+      const connect = await startHandler("connect", environment());
+      try {
+        const result = await connect.invoke(connectEvent("R1kmxc2VNjMCFIA=", query));
+        assert.equal(result.statusCode, 400);
+        assert.match(result.body, /^Invalid (room|name)/);
+        assert.deepEqual(await dynamo.items(tableName), []);
+      } finally {
+        await connect.close();
+      }
+    });
+  }
+
+  it("connect takes the authorizer's name over the query's", async function () {
+    const connect = await startHandler("connect", environment());
+    try {
+      const event = connectEvent("R1kmxc2VNjMCFIA=", { name: "mallory" });
+      Object.assign(event.requestContext, { authorizer: { name: "Alice Liddell", sub: "u-1" } });
+      assert.equal((await connect.invoke(event)).statusCode, 200);
+      const [item] = await dynamo.items(tableName);
+      assert.equal(item.name, "Alice Liddell");
     } finally {
       await connect.close();
     }

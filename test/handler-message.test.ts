@@ -59,7 +59,7 @@ describe("message route handler (broadcast)", function () {
     return handler.invoke(websocketEvent("MESSAGE", "sendmessage", sender, body));
   }
 
-  it("delivers data to every connection, the sender included, across many Scan pages", async function () {
+  it("delivers data to every connection of the room, the sender included, across many Query pages", async function () {
     const everyone = ids("p", 23);
     await dynamo.putConnections(
       tableName,
@@ -69,12 +69,41 @@ describe("message route handler (broadcast)", function () {
       everyone[0],
       JSON.stringify({ action: "sendmessage", data: "hello world" }),
       {
-        SCAN_PAGE_SIZE: "4",
+        QUERY_PAGE_SIZE: "4",
       },
     );
     assert.equal(result.statusCode, 200);
     assert.deepEqual([...api.delivered.keys()].sort(), everyone.slice().sort());
     for (const id of everyone) assert.deepEqual(api.delivered.get(id), ["hello world"], id);
+  });
+
+  it("reaches only the sender's room: other rooms and the default room hear nothing", async function () {
+    const [red, blue, general] = [ids("r", 5), ids("u", 4), ids("g", 3)];
+    await dynamo.putConnections(tableName, [
+      ...red.map((id) => ({ id, expiresAt: LIVE, room: "red" })),
+      ...blue.map((id) => ({ id, expiresAt: LIVE, room: "blue" })),
+      ...general.map((id) => ({ id, expiresAt: LIVE })),
+    ]);
+    const result = await sendMessage(red[2], JSON.stringify({ data: "in red" }), {
+      QUERY_PAGE_SIZE: "2",
+    });
+    assert.equal(result.statusCode, 200);
+    assert.deepEqual([...api.delivered.keys()].sort(), red.slice().sort());
+    api.reset();
+    await sendMessage(general[0], JSON.stringify({ data: "in general" }));
+    assert.deepEqual([...api.delivered.keys()].sort(), general.slice().sort());
+  });
+
+  it("tells a sender whose record is gone to reconnect, and broadcasts nothing", async function () {
+    const everyone = ids("n", 3);
+    await dynamo.putConnections(
+      tableName,
+      everyone.slice(1).map((id) => ({ id, expiresAt: LIVE })),
+    );
+    const result = await sendMessage(everyone[0], JSON.stringify({ data: "hello?" }));
+    assert.equal(result.statusCode, 410);
+    assert.deepEqual([...api.delivered.keys()], [everyone[0]]);
+    assert.equal(JSON.parse(api.delivered.get(everyone[0])![0]).error, "NotConnected");
   });
 
   it("sends a string as-is and any other JSON value as JSON text", async function () {
@@ -97,7 +126,7 @@ describe("message route handler (broadcast)", function () {
     const gone = [everyone[2], everyone[7]];
     for (const id of gone) api.answer(id, 410);
     const result = await sendMessage(everyone[0], JSON.stringify({ data: "hi" }), {
-      SCAN_PAGE_SIZE: "3",
+      QUERY_PAGE_SIZE: "3",
     });
     assert.equal(result.statusCode, 200);
     const expected = everyone.filter((id) => !gone.includes(id));

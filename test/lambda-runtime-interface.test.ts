@@ -137,6 +137,7 @@ describe("handler bundles under Lambda's runtime interface client (aws-lambda-ri
   });
 
   it("the message bundle broadcasts to every connection and logs the broadcast as a JSON object", async function () {
+    await dynamo.putConnections(table, [{ id: SENDER, expiresAt: 4_000_000_000 }]);
     const lambda = await container("message");
     const outcome = await invoke(
       lambda,
@@ -165,7 +166,8 @@ describe("handler bundles under Lambda's runtime interface client (aws-lambda-ri
       {
         event: "broadcast",
         connectionId: SENDER,
-        delivered: 1,
+        room: "general",
+        delivered: 2,
         failed: 0,
         gone: 0,
         failures: {},

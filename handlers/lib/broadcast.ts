@@ -1,5 +1,16 @@
+import type { RoomMember } from "./connection-store";
 import { ConnectionPoster } from "./management";
 import { describeError, logError } from "./log";
+
+/**
+ * What one broadcast sends, built once per message rather than per recipient: raw text for
+ * plain clients, a JSON frame for `chat.v1` clients. A format left out is not sent to at all
+ * (join notices go to structured clients only).
+ */
+export interface Payloads {
+  plain?: string;
+  structured?: string;
+}
 
 export interface BroadcastResult {
   delivered: number;
@@ -49,21 +60,25 @@ export function retryDeadline(context?: {
 }
 
 /**
- * Sends `payload` to every connection in `pages`, posting while later pages are still being
- * read. Each recipient is independent: a failure is counted and logged, never thrown, so one
- * bad connection cannot stop delivery to the rest.
+ * Sends each connection in `pages` its format's payload, posting while later pages are still
+ * being read. Each recipient is independent: a failure is counted and logged, never thrown, so
+ * one bad connection cannot stop delivery to the rest.
  */
 export async function broadcast(
-  pages: AsyncIterable<string[]>,
-  payload: string,
+  pages: AsyncIterable<RoomMember[]>,
+  payloads: Payloads,
   options: BroadcastOptions,
 ): Promise<BroadcastResult> {
   const { forget, concurrency, deadline } = options;
-  const data = Buffer.from(payload);
+  const plain = payloads.plain === undefined ? undefined : Buffer.from(payloads.plain);
+  const structured =
+    payloads.structured === undefined ? undefined : Buffer.from(payloads.structured);
   const result: BroadcastResult = { delivered: 0, gone: 0, failed: 0, failures: {} };
-  const recipients = eachId(pages);
+  const recipients = eachMember(pages);
 
-  async function deliver(connectionId: string): Promise<void> {
+  async function deliver({ connectionId, structured: wantsFrames }: RoomMember): Promise<void> {
+    const data = wantsFrames ? structured : plain;
+    if (data === undefined) return;
     try {
       await options.poster.post(connectionId, data, deadline);
       result.delivered++;
@@ -110,6 +125,6 @@ function countFailure(failures: Record<string, number>, errorName: string): void
 }
 
 // Async generators queue concurrent next() calls, so the workers can share one.
-async function* eachId(pages: AsyncIterable<string[]>): AsyncGenerator<string> {
+async function* eachMember(pages: AsyncIterable<RoomMember[]>): AsyncGenerator<RoomMember> {
   for await (const page of pages) yield* page;
 }

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ConnectionStore } from "./connection-store";
-import { ENV, requireEnv, scanPageSize } from "./config";
+import { ENV, pageSize, requireEnv } from "./config";
 import { describeError, logError } from "./log";
 import { ConnectionPoster, managementPoster } from "./management";
 import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION } from "../routes";
@@ -20,7 +20,7 @@ export const BROADCAST_CONCURRENCY = 128;
 let store: ConnectionStore | undefined;
 export function connectionStore(): ConnectionStore {
   store ??= new ConnectionStore(new DynamoDBClient({}), requireEnv(ENV.tableName), {
-    scanPageSize: scanPageSize(),
+    pageSize: pageSize(),
   });
   return store;
 }

@@ -12,8 +12,8 @@ export const ENV = {
   connectionTtlSeconds: "CONNECTION_TTL_SECONDS",
   messageRoute: "MESSAGE_ROUTE",
   routeSelectionExpression: "ROUTE_SELECTION_EXPRESSION",
-  /** Optional: items per Scan page (unset: DynamoDB's 1 MB pages). Tests use it to force paging. */
-  scanPageSize: "SCAN_PAGE_SIZE",
+  /** Optional: items per Query page (unset: DynamoDB's 1 MB pages). Tests use it to force paging. */
+  pageSize: "QUERY_PAGE_SIZE",
 } as const;
 
 /** What the handlers are told about their chat, whoever runs them (the component, local mode). */
@@ -52,8 +52,8 @@ export function connectionTtlSeconds(): number {
   return optionalPositiveInteger(ENV.connectionTtlSeconds) ?? DEFAULT_CONNECTION_TTL_SECONDS;
 }
 
-export function scanPageSize(): number | undefined {
-  return optionalPositiveInteger(ENV.scanPageSize);
+export function pageSize(): number | undefined {
+  return optionalPositiveInteger(ENV.pageSize);
 }
 
 function optionalPositiveInteger(name: string): number | undefined {

@@ -2,23 +2,57 @@ import {
   AttributeValue,
   DeleteItemCommand,
   DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
-  ScanCommand,
-  ScanCommandOutput,
+  QueryCommand,
+  QueryCommandOutput,
 } from "@aws-sdk/client-dynamodb";
 
 /** The table's hash key (a string). The component and the local table declare it from here. */
 export const CONNECTION_KEY = "connectionId";
 /** Epoch seconds after which a record is dead; DynamoDB TTL deletes it (eventually). */
 export const EXPIRY_ATTRIBUTE = "expiresAt";
+/** The room a connection joined: the partition key of the room index. */
+export const ROOM_ATTRIBUTE = "room";
 const CONNECTED_AT_ATTRIBUTE = "connectedAt";
+const NAME_ATTRIBUTE = "name";
+/** Present (`"chat.v1"`) only on connections that chose the structured subprotocol. */
+const PROTOCOL_ATTRIBUTE = "protocol";
 
-export interface ConnectionStoreOptions {
-  /** Items per Scan page; unset reads DynamoDB's full 1 MB pages. */
-  scanPageSize?: number;
+/**
+ * The global secondary index a broadcast reads: partition key `room`, sort key `connectionId`, so
+ * that one room's members are one Query away and a broadcast costs what its room holds, not what
+ * the whole chat holds. The sort key gives DynamoDB a way to split a very large room over more
+ * than one partition (docs/scaling.md). Only what a broadcast and `who` read is projected.
+ */
+export const ROOM_INDEX = {
+  name: "byRoom",
+  hashKey: ROOM_ATTRIBUTE,
+  rangeKey: CONNECTION_KEY,
+  nonKeyAttributes: [EXPIRY_ATTRIBUTE, NAME_ATTRIBUTE, PROTOCOL_ATTRIBUTE],
+} as const;
+
+/** The structured subprotocol's name, as clients ask for it in `Sec-WebSocket-Protocol`. */
+export const CHAT_PROTOCOL = "chat.v1";
+
+/** What is known about one open connection. */
+export interface ConnectionRecord {
+  connectionId: string;
+  room: string;
+  name: string;
+  /** True when the client speaks `chat.v1` (JSON frames with a `type`), false for raw text. */
+  structured: boolean;
 }
 
-/** The connections table: one item per open WebSocket connection. */
+/** One recipient of a broadcast, as the room index holds it. */
+export type RoomMember = ConnectionRecord;
+
+export interface ConnectionStoreOptions {
+  /** Items per Query page; unset reads DynamoDB's full 1 MB pages. */
+  pageSize?: number;
+}
+
+/** The connections table: one item per open WebSocket connection, indexed by room. */
 export class ConnectionStore {
   constructor(
     private readonly client: DynamoDBClient,
@@ -27,59 +61,97 @@ export class ConnectionStore {
   ) {}
 
   /** Records a connection that expires `ttlSeconds` after it connected. */
-  async add(connectionId: string, connectedAtMs: number, ttlSeconds: number): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          [CONNECTION_KEY]: { S: connectionId },
-          [CONNECTED_AT_ATTRIBUTE]: { N: String(connectedAtMs) },
-          [EXPIRY_ATTRIBUTE]: { N: String(Math.floor(connectedAtMs / 1000) + ttlSeconds) },
-        },
-      }),
-    );
-  }
-
-  async remove(connectionId: string): Promise<void> {
-    await this.client.send(
-      new DeleteItemCommand({
-        TableName: this.tableName,
-        Key: { [CONNECTION_KEY]: { S: connectionId } },
-      }),
-    );
+  async add(record: ConnectionRecord, connectedAtMs: number, ttlSeconds: number): Promise<void> {
+    const item: Record<string, AttributeValue> = {
+      [CONNECTION_KEY]: { S: record.connectionId },
+      [ROOM_ATTRIBUTE]: { S: record.room },
+      [NAME_ATTRIBUTE]: { S: record.name },
+      [CONNECTED_AT_ATTRIBUTE]: { N: String(connectedAtMs) },
+      [EXPIRY_ATTRIBUTE]: { N: String(Math.floor(connectedAtMs / 1000) + ttlSeconds) },
+    };
+    if (record.structured) item[PROTOCOL_ATTRIBUTE] = { S: CHAT_PROTOCOL };
+    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
   }
 
   /**
-   * The ids of connections not yet past their expiry, one Scan page at a time. TTL deletion
-   * lags by up to days, so expired records are filtered here rather than trusted to be gone.
-   * The next page is read while the caller works through the current one.
+   * The record of one connection, read consistently (a sender's own record is always there as
+   * soon as its `$connect` has written it). Undefined when there is none, or none alive.
    */
-  async *livePages(nowMs: number = Date.now()): AsyncGenerator<string[]> {
-    const scan = (startKey?: Record<string, AttributeValue>): Promise<ScanCommandOutput> =>
+  async get(
+    connectionId: string,
+    nowMs: number = Date.now(),
+  ): Promise<ConnectionRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { [CONNECTION_KEY]: { S: connectionId } },
+        ConsistentRead: true,
+      }),
+    );
+    return Item && isAlive(Item, nowMs) ? recordOf(Item) : undefined;
+  }
+
+  /** Deletes a connection's record; resolves with what it held (undefined when there was none). */
+  async remove(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const { Attributes } = await this.client.send(
+      new DeleteItemCommand({
+        TableName: this.tableName,
+        Key: { [CONNECTION_KEY]: { S: connectionId } },
+        ReturnValues: "ALL_OLD",
+      }),
+    );
+    return Attributes ? recordOf(Attributes) : undefined;
+  }
+
+  /**
+   * The connections in `room` not yet past their expiry, one Query page of the room index at a
+   * time. TTL deletion lags by up to days, so expired records are filtered here rather than
+   * trusted to be gone. The next page is read while the caller works through the current one.
+   * The index is eventually consistent: a connection made a moment ago may be missing.
+   */
+  async *roomPages(room: string, nowMs: number = Date.now()): AsyncGenerator<RoomMember[]> {
+    const query = (startKey?: Record<string, AttributeValue>): Promise<QueryCommandOutput> =>
       this.client.send(
-        new ScanCommand({
+        new QueryCommand({
           TableName: this.tableName,
-          ProjectionExpression: "#id",
+          IndexName: ROOM_INDEX.name,
+          KeyConditionExpression: "#room = :room",
           FilterExpression: "attribute_not_exists(#exp) OR #exp > :now",
-          ExpressionAttributeNames: { "#id": CONNECTION_KEY, "#exp": EXPIRY_ATTRIBUTE },
-          ExpressionAttributeValues: { ":now": { N: String(Math.floor(nowMs / 1000)) } },
+          ExpressionAttributeNames: { "#room": ROOM_ATTRIBUTE, "#exp": EXPIRY_ATTRIBUTE },
+          ExpressionAttributeValues: {
+            ":room": { S: room },
+            ":now": { N: String(Math.floor(nowMs / 1000)) },
+          },
           ExclusiveStartKey: startKey,
-          Limit: this.options.scanPageSize,
+          Limit: this.options.pageSize,
         }),
       );
-    let next: Promise<ScanCommandOutput> | undefined = scan();
+    let next: Promise<QueryCommandOutput> | undefined = query();
     while (next) {
-      const page: ScanCommandOutput = await next;
-      next = page.LastEvaluatedKey ? scan(page.LastEvaluatedKey) : undefined;
+      const page: QueryCommandOutput = await next;
+      next = page.LastEvaluatedKey ? query(page.LastEvaluatedKey) : undefined;
       // Awaited on the next turn; this only keeps a caller that stops early from leaving an
       // unhandled rejection behind.
       next?.catch(() => undefined);
-      const ids: string[] = [];
+      const members: RoomMember[] = [];
       for (const item of page.Items ?? []) {
-        const id = item[CONNECTION_KEY]?.S;
-        if (id) ids.push(id);
+        if (item[CONNECTION_KEY]?.S) members.push(recordOf(item));
       }
-      yield ids;
+      yield members;
     }
   }
+}
+
+function isAlive(item: Record<string, AttributeValue>, nowMs: number): boolean {
+  const expiresAt = item[EXPIRY_ATTRIBUTE]?.N;
+  return expiresAt === undefined || Number(expiresAt) > Math.floor(nowMs / 1000);
+}
+
+function recordOf(item: Record<string, AttributeValue>): ConnectionRecord {
+  return {
+    connectionId: item[CONNECTION_KEY]?.S ?? "",
+    room: item[ROOM_ATTRIBUTE]?.S ?? "",
+    name: item[NAME_ATTRIBUTE]?.S ?? "",
+    structured: item[PROTOCOL_ATTRIBUTE]?.S === CHAT_PROTOCOL,
+  };
 }

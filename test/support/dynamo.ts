@@ -1,17 +1,43 @@
-import { BatchWriteItemCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
-import { CONNECTION_KEY, EXPIRY_ATTRIBUTE } from "../../handlers/lib/connection-store";
 import {
-  ensureConnectionsTable,
-  LOCAL_AWS_ENV,
-  LocalDynamo,
-  startLocalDynamo,
-} from "../../local/dynamo";
+  AttributeValue,
+  BatchWriteItemCommand,
+  DynamoDBClient,
+  ScanCommand,
+} from "@aws-sdk/client-dynamodb";
+import {
+  CHAT_PROTOCOL,
+  CONNECTION_KEY,
+  EXPIRY_ATTRIBUTE,
+  ROOM_ATTRIBUTE,
+} from "../../handlers/lib/connection-store";
+import { DEFAULT_ROOM } from "../../handlers/lib/join-request";
+import { CONNECTIONS_TABLE } from "../../handlers/lib/tables";
+import { ensureTable, LOCAL_AWS_ENV, LocalDynamo, startLocalDynamo } from "../../local/dynamo";
 
 export const TEST_REGION = LOCAL_AWS_ENV.AWS_REGION;
 export const TEST_CREDENTIALS = {
   accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID,
   secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY,
 };
+
+export interface SeededConnection {
+  id: string;
+  expiresAt: number;
+  room?: string;
+  name?: string;
+  structured?: boolean;
+}
+
+function connectionItem(record: SeededConnection): Record<string, AttributeValue> {
+  const item: Record<string, AttributeValue> = {
+    [CONNECTION_KEY]: { S: record.id },
+    [EXPIRY_ATTRIBUTE]: { N: String(record.expiresAt) },
+    [ROOM_ATTRIBUTE]: { S: record.room ?? DEFAULT_ROOM },
+    name: { S: record.name ?? "anonymous" },
+  };
+  if (record.structured) item.protocol = { S: CHAT_PROTOCOL };
+  return item;
+}
 
 /** A real DynamoDB (local mode's dynalite, in memory) on a free loopback port, and a client for it. */
 export class TestDynamo {
@@ -36,22 +62,20 @@ export class TestDynamo {
 
   /** Creates a connections table with the key schema the component declares. */
   createConnectionsTable(tableName: string): Promise<void> {
-    return ensureConnectionsTable(this.endpoint, tableName);
+    return ensureTable(this.endpoint, tableName, CONNECTIONS_TABLE);
   }
 
-  /** Seeds connection records directly, bypassing the handlers. */
-  async putConnections(
-    tableName: string,
-    records: { id: string; expiresAt: number }[],
-  ): Promise<void> {
+  /**
+   * Seeds connection records directly, bypassing the handlers: in the default room, named
+   * "anonymous", plain, unless a record says otherwise.
+   */
+  async putConnections(tableName: string, records: SeededConnection[]): Promise<void> {
     for (let i = 0; i < records.length; i += 25) {
       await this.client.send(
         new BatchWriteItemCommand({
           RequestItems: {
-            [tableName]: records.slice(i, i + 25).map(({ id, expiresAt }) => ({
-              PutRequest: {
-                Item: { [CONNECTION_KEY]: { S: id }, [EXPIRY_ATTRIBUTE]: { N: String(expiresAt) } },
-              },
+            [tableName]: records.slice(i, i + 25).map((record) => ({
+              PutRequest: { Item: connectionItem(record) },
             })),
           },
         }),

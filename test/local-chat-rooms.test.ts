@@ -1,0 +1,82 @@
+import { strict as assert } from "assert";
+import * as fs from "fs/promises";
+import * as os from "os";
+import * as path from "path";
+import { LocalChat, startLocalChat } from "../local/chat";
+import { refusedUpgradeStatus, TestClient } from "./support/local-clients";
+import { CapturedLog } from "./support/captured-log";
+import { PROMPTLY_MS, STARTUP_MS, within } from "./support/within";
+
+describe("local mode: rooms and names (real bundles, dynalite)", function () {
+  this.timeout(60_000);
+  let chat: LocalChat;
+  let projectDir: string;
+  const logs = new CapturedLog();
+  const clients: TestClient[] = [];
+
+  async function join(query = "", protocols?: string[]): Promise<TestClient> {
+    const client = await TestClient.connect(`${chat.url}${query}`, { protocols });
+    clients.push(client);
+    return client;
+  }
+
+  /** Sends `data` from `client` and waits until it has its own copy back (the broadcast ran). */
+  async function say(client: TestClient, data: string): Promise<void> {
+    await client.send(JSON.stringify({ action: "sendmessage", data }));
+    assert.equal(await within(PROMPTLY_MS, `the sender's copy of "${data}"`, client.next()), data);
+  }
+
+  before(async function () {
+    projectDir = await fs.mkdtemp(path.join(os.tmpdir(), "local-rooms-"));
+    await fs.writeFile(path.join(projectDir, "Pulumi.yaml"), "name: websocket-chat\n");
+    chat = await within(
+      STARTUP_MS,
+      "the local chat to start",
+      startLocalChat({ port: 0, projectDir, functionLog: logs.write }),
+    );
+  });
+  afterEach(async function () {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+  });
+  after(async function () {
+    await chat?.close();
+    await fs.rm(projectDir, { recursive: true, force: true });
+  });
+
+  it("keeps rooms apart: a message reaches its room only, and no room means general", async function () {
+    const red1 = await join("?room=red&name=ann");
+    const red2 = await join("?room=red");
+    const blue = await join("?room=blue");
+    const seed = await join();
+    const general = await join("?room=general");
+
+    await say(red1, "for red");
+    assert.equal(await within(PROMPTLY_MS, "red2's copy", red2.next()), "for red");
+    await say(blue, "for blue");
+    await say(seed, "hello world");
+    assert.equal(await within(PROMPTLY_MS, "general's copy", general.next()), "hello world");
+
+    // Anything else that had arrived would be waiting here.
+    await say(red2, "last");
+    assert.equal(await within(PROMPTLY_MS, "red1's copy of last", red1.next()), "last");
+    assert.deepEqual(
+      [red1, red2, blue, seed, general].map((c) => c.pending.length),
+      [0, 0, 0, 0, 0],
+    );
+  });
+
+  for (const [what, query] of [
+    ["an invalid room", "?room=no%20spaces"],
+    ["a room of 65 characters", `?room=${"r".repeat(65)}`],
+    ["a name of 33 characters", `?name=${"n".repeat(33)}`],
+    ["a name with a control character", "?name=a%07b"],
+  ]) {
+    it(`refuses the upgrade with 400 for ${what}, leaving no connection behind`, async function () {
+      assert.equal(await refusedUpgradeStatus(`${chat.url}${query}`), 400);
+      assert.deepEqual(chat.gateway.connectionIds(), []);
+      const refused = await logs.entry("connect_refused");
+      logs.lines.length = 0;
+      assert.match(String(refused.reason), /^Invalid (room|name)/);
+    });
+  }
+});
