@@ -51,7 +51,9 @@ describe("WebSocketChat component: what each route waits for", () => {
   it("deploys the stage only after every route and everything each route needs", () => {
     const [stage] = record.ofType(TYPES.stage);
     const waitsFor = dependenciesOf(record, stage.name);
-    for (const route of record.ofType(TYPES.route)) {
+    const routes = record.ofType(TYPES.route);
+    assert.equal(routes.length, HANDLER_NAMES.length, "one route per handler");
+    for (const route of routes) {
       assert.ok(waitsFor.has(route.name), route.name);
       for (const dependency of dependenciesOf(record, route.name))
         assert.ok(waitsFor.has(dependency), `${stage.name} waits for ${dependency}`);

@@ -87,7 +87,9 @@ describe("WebSocketChat component: physical names AWS accepts, for any name it a
 
   it("names each role after its function, within IAM's 64 characters", async () => {
     const record = await deploy("c".repeat(60));
-    for (const role of record.ofType(TYPES.role)) {
+    const roles = record.ofType(TYPES.role);
+    assert.equal(roles.length, 4, "one role per function");
+    for (const role of roles) {
       const fn = record.named(role.name.replace(/-role$/, ""));
       assert.equal(role.inputs.name, fn.inputs.name);
     }

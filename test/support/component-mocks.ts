@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { PROMPTLY_MS, within } from "./within";
 
 /**
  * Pulumi mocks for the component tests: they record every resource the program registers
@@ -213,7 +214,7 @@ export async function finishProgram(): Promise<void> {
   await pulumi.runtime.disconnect();
 }
 
-/** The value of an output, once known. */
+/** The value of an output, once known; an output that never becomes known fails the test. */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
+  return within(PROMPTLY_MS, "an output's value", new Promise((resolve) => output.apply(resolve)));
 }
