@@ -40,6 +40,7 @@ export class RuntimeApi {
   readonly initError: Promise<{ errorType?: string; body: RuntimeError }>;
   /** Every `next` request the runtime made (how many times it asked for work). */
   nextRequests = 0;
+  private readonly nextWatchers = new Set<() => void>();
 
   private constructor(private readonly server: http.Server) {
     this.initError = new Promise((resolve) => (this.initErrorPosted = resolve));
@@ -89,6 +90,19 @@ export class RuntimeApi {
     });
   }
 
+  /** Resolves once the runtime has asked for work `times` times in all. */
+  asked(times: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.nextRequests < times) return;
+        this.nextWatchers.delete(check);
+        resolve();
+      };
+      this.nextWatchers.add(check);
+      check();
+    });
+  }
+
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -120,6 +134,7 @@ export class RuntimeApi {
       const text = Buffer.concat(chunks).toString();
       if (req.method === "GET" && path === `${PREFIX}/invocation/next`) {
         this.nextRequests++;
+        for (const check of [...this.nextWatchers]) check();
         this.waitingRuntime = res;
         return this.dispatch();
       }
