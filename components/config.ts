@@ -1,4 +1,5 @@
-import type { LambdaArchitecture, WebSocketChatArgs } from "./web-socket-chat";
+import type { LambdaArchitecture } from "./settings";
+import type { WebSocketChatArgs } from "./web-socket-chat";
 
 /**
  * A stack's configuration (the keys Pulumi.yaml declares) as the component's arguments. index.ts

@@ -6,9 +6,9 @@ import {
   routeKeyPath,
 } from "../handlers/routes";
 import type {
-  LambdaArchitecture,
   PerHandler,
   WebSocketChatArgs,
+  WebSocketChatPerHandler,
   WebSocketChatThrottle,
 } from "./web-socket-chat";
 
@@ -19,9 +19,22 @@ import type {
  * Pure: no Pulumi calls, no I/O.
  */
 
+/**
+ * The instruction set of a Lambda function. A const object rather than a union of strings, which
+ * Pulumi's other languages cannot take: TypeScript callers still write `"x86_64"`, the others get
+ * an enum.
+ */
+export const LambdaArchitecture = {
+  /** 64-bit ARM (Graviton). */
+  Arm64: "arm64",
+  /** 64-bit x86. */
+  X86_64: "x86_64",
+} as const;
+export type LambdaArchitecture = (typeof LambdaArchitecture)[keyof typeof LambdaArchitecture];
+
 export const DEFAULT_THROTTLE: Required<WebSocketChatThrottle> = { burstLimit: 100, rateLimit: 50 };
 export const DEFAULT_LAMBDA_RUNTIME = "nodejs24.x";
-export const DEFAULT_LAMBDA_ARCHITECTURE: LambdaArchitecture = "arm64";
+export const DEFAULT_LAMBDA_ARCHITECTURE: LambdaArchitecture = LambdaArchitecture.Arm64;
 // The broadcast is CPU-bound and single-threaded: 1769 MB is one full vCPU, the most it can use.
 // CPU per delivery is then the same cost at any size, and reach within 29 s is highest
 // (docs/scaling.md, from `npm run bench`).
@@ -57,7 +70,7 @@ export type ChatSettings = Required<
   };
 };
 
-const ARCHITECTURES: readonly LambdaArchitecture[] = ["arm64", "x86_64"];
+const ARCHITECTURES: readonly LambdaArchitecture[] = Object.values(LambdaArchitecture);
 // The bundles target Node 22 (handlers/bundle.ts): older runtimes may not run them.
 const NODE_RUNTIME = /^nodejs(\d+)\.x$/;
 const OLDEST_NODE_RUNTIME = 22;
@@ -137,7 +150,7 @@ export function resolveSettings(args: WebSocketChatArgs, stack: string): ChatSet
 function perHandler(
   name: string,
   defaults: PerHandler<number>,
-  overrides: Partial<PerHandler<number>> = {},
+  overrides: WebSocketChatPerHandler = {},
   [min, max]: [number, number],
 ): PerHandler<number> {
   for (const handler of Object.keys(overrides)) {

@@ -5,7 +5,7 @@ import { handlerEnvironment } from "../handlers/lib/config";
 import { CONNECTIONS_TABLE, keyAttributes, TableSchema } from "../handlers/lib/tables";
 import { ChatRoute, chatRoutes, HandlerName } from "../handlers/routes";
 import { BUNDLE_FILE_NAME, BUNDLE_HANDLER, bundleHandler } from "../handlers/bundle";
-import { resolveSettings } from "./settings";
+import { LambdaArchitecture, resolveSettings } from "./settings";
 import {
   allowDeleteConnection,
   allowPostToConnections,
@@ -19,65 +19,84 @@ import {
   PolicyStatement,
 } from "./permissions";
 
-export type LambdaArchitecture = "arm64" | "x86_64";
+export { LambdaArchitecture };
 
-/** A value per handler (`connect`, `disconnect`, `message`, `default`). */
+/**
+ * A value per handler internally: `Record` keyed by handler name. Not for arguments or outputs,
+ * which Pulumi's other languages read through interfaces (see `WebSocketChatPerHandler`).
+ */
 export type PerHandler<T> = Record<HandlerName, T>;
 
+// Arguments and outputs use only the types `pulumi package add` turns into a typed SDK for Python,
+// Go, .NET, Java and YAML: interfaces (not type aliases), string, number, boolean, arrays,
+// string-keyed maps, enums as const objects, Inputs and resources. Each property's TSDoc text
+// becomes its documentation in those SDKs, but Pulumi reads only the text before the first tag:
+// so a default is stated in a sentence ("Defaults to ..."), not in an `@default` tag.
+// test/component-schema.test.ts holds every argument and output to this.
+
+/** A number per handler: a handler left out keeps its default. */
+export interface WebSocketChatPerHandler {
+  /** The `$connect` route's function. Defaults to the argument's default for `connect`. */
+  connect?: number;
+  /** The `$disconnect` route's function. Defaults to the argument's default for `disconnect`. */
+  disconnect?: number;
+  /** The message route's function (the broadcast). Defaults to the argument's default for `message`. */
+  message?: number;
+  /** The `$default` route's function. Defaults to the argument's default for `default`. */
+  default?: number;
+}
+
+/** The stage's throttling, applied to every route. */
 export interface WebSocketChatThrottle {
   /**
    * The stage's token-bucket size: requests (connects and messages) accepted in one burst.
-   * @default `100`
+   * Defaults to `100`.
    */
   burstLimit?: number;
-  /**
-   * Requests per second the stage accepts on average.
-   * @default `50`
-   */
+  /** Requests per second the stage accepts on average. Defaults to `50`. */
   rateLimit?: number;
 }
 
+/** Runtime, architecture, memory and timeouts of the handler functions. */
 export interface WebSocketChatLambdaArgs {
   /**
-   * The Lambda runtime of every handler. The bundles are ES modules exporting async handlers,
-   * which every Node.js runtime from `nodejs18.x` on loads; `nodejs24.x` needs
-   * `@pulumi/aws` 7.17.0 or later.
-   * @default `"nodejs24.x"`
+   * The Lambda runtime of every handler. The bundles are ES modules exporting async handlers
+   * built for Node 22, so any Node.js runtime from `nodejs22.x` on runs them; `nodejs24.x` needs
+   * `@pulumi/aws` 7.17.0 or later. Defaults to `"nodejs24.x"`.
    */
   runtime?: string;
   /**
    * The instruction set of every handler. The bundles are plain JavaScript, so either works;
-   * `arm64` costs less per GB-second.
-   * @default `"arm64"`
+   * `arm64` costs less per GB-second. Defaults to `"arm64"`.
    */
   architecture?: LambdaArchitecture;
   /**
    * Memory in MB, per handler. Lambda allots CPU in proportion to memory, and the broadcast
-   * is CPU-bound, so the message route gets more.
-   * @default `{ connect: 256, disconnect: 256, message: 1769, default: 256 }`
+   * is CPU-bound, so the message route gets more. Defaults to 1769 MB (one full vCPU) for
+   * `message` and 256 MB for the others.
    * @example
    * ```ts
-   * { lambda: { memorySize: { message: 1769 } } } // one full vCPU for the broadcast
+   * { lambda: { memorySize: { message: 3008 } } } // more memory for the broadcast only
    * ```
    */
-  memorySize?: Partial<PerHandler<number>>;
+  memorySize?: WebSocketChatPerHandler;
   /**
    * Timeout in seconds, per handler. API Gateway stops waiting for any integration after 29 s,
-   * so the broadcast gets all of it; the others do one DynamoDB call or one post.
-   * @default `{ connect: 10, disconnect: 10, message: 29, default: 10 }`
+   * so the broadcast gets all of it; the others do one DynamoDB call or one post. Defaults to
+   * 29 s for `message` and 10 s for the others.
    */
-  timeout?: Partial<PerHandler<number>>;
+  timeout?: WebSocketChatPerHandler;
 }
 
 export interface WebSocketChatArgs {
   /**
-   * The API Gateway stage: the last segment of the `wss://` URL.
-   * @default the Pulumi stack name
+   * The API Gateway stage: the last segment of the `wss://` URL. Defaults to the Pulumi stack
+   * name.
    */
   stageName?: string;
   /**
-   * Where API Gateway finds the route key in each message's JSON body.
-   * @default `"$request.body.action"`
+   * Where API Gateway finds the route key in each message's JSON body. Defaults to
+   * `"$request.body.action"`.
    * @example
    * ```ts
    * // clients send {"message":"pushmessage", "data":"hello"}
@@ -86,35 +105,34 @@ export interface WebSocketChatArgs {
    */
   routeSelectionExpression?: string;
   /**
-   * The route key that broadcasts a message's `data` to every connected client.
-   * @default `"sendmessage"`
+   * The route key that broadcasts a message's `data` to every connected client. Defaults to
+   * `"sendmessage"`.
    */
   messageRoute?: string;
   /**
    * How long a connection record lives, in seconds. API Gateway closes every connection after
    * 2 hours and `$disconnect` can be missed, so records expire on their own a little later.
-   * @default `7500` (2 h 5 min)
+   * Defaults to `7500` (2 h 5 min).
    */
   connectionTtlSeconds?: number;
   /**
    * The stage's default throttling. Both limits are always set: in `defaultRouteSettings`, a
-   * limit left unset is 0, and every request gets 429.
-   * @default `{ burstLimit: 100, rateLimit: 50 }`
+   * limit left unset is 0, and every request gets 429. Defaults to a burst of 100 requests and
+   * 50 requests per second.
    */
   throttle?: WebSocketChatThrottle;
   /**
-   * Runtime, architecture, memory and timeouts of the handler functions.
-   * @default see each field
+   * Runtime, architecture, memory and timeouts of the handler functions. Defaults: see each
+   * field.
    * @example
    * ```ts
-   * { lambda: { architecture: "x86_64", memorySize: { message: 1769 }, timeout: { connect: 5 } } }
+   * { lambda: { architecture: "x86_64", memorySize: { message: 3008 }, timeout: { connect: 5 } } }
    * ```
    */
   lambda?: WebSocketChatLambdaArgs;
   /**
    * Days to keep each function's logs. Must be a value CloudWatch Logs accepts
-   * (1, 3, 5, 7, 14, 30, 60, 90, ...).
-   * @default `14`
+   * (1, 3, 5, 7, 14, 30, 60, 90, ...). Defaults to `14`.
    */
   logRetentionDays?: number;
   /**
@@ -122,7 +140,7 @@ export interface WebSocketChatArgs {
    * The functions that read or write a table are then allowed to use this key, and only it.
    * Without one, DynamoDB encrypts every table with its AWS-owned key, at no cost; a key of your
    * own adds KMS request charges and CloudTrail entries, and outlives `pulumi destroy`.
-   * @default none: DynamoDB's AWS-owned key
+   * Defaults to none: DynamoDB's AWS-owned key.
    * @example
    * ```ts
    * { kmsKeyArn: key.arn } // key: aws.kms.Key
@@ -131,8 +149,7 @@ export interface WebSocketChatArgs {
   kmsKeyArn?: pulumi.Input<string>;
   /**
    * Tags for every child resource that takes tags (API, stage, table, functions, roles,
-   * log groups).
-   * @default `{}`
+   * log groups). Defaults to no tags.
    * @example
    * ```ts
    * { tags: { project: "chat", owner: "team-a" } }
@@ -143,13 +160,32 @@ export interface WebSocketChatArgs {
 
 /** Everything one route is made of, for escape hatches. */
 export interface WebSocketChatRouteHandler {
+  /** The API Gateway route. */
   route: aws.apigatewayv2.Route;
+  /** The route's Lambda proxy integration. */
   integration: aws.apigatewayv2.Integration;
+  /** Lets API Gateway invoke the function for this route only. */
   permission: aws.lambda.Permission;
+  /** The handler function. */
   function: aws.lambda.Function;
+  /** The function's own role. */
   role: aws.iam.Role;
+  /** The role's whole permission set: the route's grants and writing its own logs. */
   rolePolicy: aws.iam.RolePolicy;
+  /** The function's log group. */
   logGroup: aws.cloudwatch.LogGroup;
+}
+
+/** Each route's function and the resources around it. */
+export interface WebSocketChatHandlers {
+  /** The `$connect` route: records the connection. */
+  connect: WebSocketChatRouteHandler;
+  /** The `$disconnect` route: deletes the connection's record. */
+  disconnect: WebSocketChatRouteHandler;
+  /** The message route: broadcasts a message's `data` to every connected client. */
+  message: WebSocketChatRouteHandler;
+  /** The `$default` route: answers a message no other route takes. */
+  default: WebSocketChatRouteHandler;
 }
 
 /**
@@ -164,7 +200,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
    */
   public readonly url: pulumi.Output<string>;
   /**
-   * The @connections management endpoint, the same host over https:
+   * The `@connections` management endpoint, the same host over https:
    * `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`.
    */
   public readonly managementEndpoint: pulumi.Output<string>;
@@ -178,7 +214,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
   /** The connections table (escape hatch). */
   public readonly table: aws.dynamodb.Table;
   /** Each route's function and the resources around it, by handler (`connect`, `message`, ...). */
-  public readonly handlers: PerHandler<WebSocketChatRouteHandler>;
+  public readonly handlers: WebSocketChatHandlers;
 
   constructor(name: string, args: WebSocketChatArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("chat:index:WebSocketChat", componentNameOf(name), {}, opts);
