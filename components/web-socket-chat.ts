@@ -217,7 +217,14 @@ export class WebSocketChat extends pulumi.ComponentResource {
   public readonly handlers: WebSocketChatHandlers;
 
   constructor(name: string, args: WebSocketChatArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-    super("chat:index:WebSocketChat", componentNameOf(name), {}, opts);
+    // `pulumi package add` requires the type's package to be the package.json name; stacks
+    // deployed under the type's first name keep their resources through the alias.
+    super(
+      "websocket-chat:index:WebSocketChat",
+      componentNameOf(name),
+      {},
+      pulumi.mergeOptions(opts, { aliases: [{ type: "chat:index:WebSocketChat" }] }),
+    );
 
     const {
       stageName,

@@ -363,13 +363,17 @@ describe("WebSocketChat component", () => {
       assert.equal(await valueOf(chat.handlers.connect.route.routeKey), "$connect");
     });
 
-    it("parents every child to the component, a chat:index:WebSocketChat", () => {
+    it("parents every child to the component, a websocket-chat:index:WebSocketChat", () => {
       const [component] = record.ofType(TYPES.component);
       assert.equal(component.name, "chat");
       const children = record.resources.filter((r) => r !== component);
       assert.equal(children.length, 1 + 1 + 4 * 7 + 1, "table, API, 7 resources per route, stage");
       for (const child of children)
         assert.equal(child.parent, "chat", `${child.type} ${child.name}`);
+    });
+    it("keeps stacks deployed under its first type, chat:index:WebSocketChat, through an alias", () => {
+      const [component] = record.ofType(TYPES.component);
+      assert.deepEqual(component.aliasTypes, ["chat:index:WebSocketChat"]);
     });
   });
 

@@ -41,6 +41,8 @@ export interface RecordedResource {
   dependsOn: string[];
   /** Name of the parent resource. */
   parent?: string;
+  /** The types this resource was once registered under (its aliases that change the type). */
+  aliasTypes: string[];
 }
 
 export class ProgramRecord {
@@ -72,7 +74,7 @@ export const TYPES = {
   role: "aws:iam/role:Role",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
-  component: "chat:index:WebSocketChat",
+  component: "websocket-chat:index:WebSocketChat",
 } as const;
 
 /** What AWS would report for a created resource, from its logical name and inputs. */
@@ -201,6 +203,9 @@ export async function startProgram(
       inputs: {},
       dependsOn: (req.getDependenciesList() as string[]).map(nameOf),
       parent: req.getParent() ? nameOf(req.getParent()) : undefined,
+      aliasTypes: (req.getAliasesList() as any[])
+        .map((alias) => alias.getSpec()?.getType())
+        .filter((type): type is string => Boolean(type)),
     };
     record.resources.push(resource);
     pending.set(`${resource.type}::${resource.name}`, resource);
