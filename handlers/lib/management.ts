@@ -51,12 +51,32 @@ interface ExceptionOptions {
   $metadata: { httpStatusCode: number; requestId?: string; attempts?: number };
 }
 
+// The container's keep-alive pools, one per endpoint and size, kept for its whole life: the
+// next invocation of a warm container posts on the sockets the last one opened, with no new
+// TLS handshake (each costs the client far more CPU than a post). When the server has closed
+// them meanwhile, the https agent's TLS session cache makes the new handshakes resumptions.
+const agents = new Map<string, http.Agent>();
+
+function keepAliveAgent(url: URL, maxSockets: number): http.Agent {
+  const key = `${url.origin} ${maxSockets}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    const transport = url.protocol === "https:" ? https : http;
+    // A broadcast has at most `maxSockets` posts in flight, so it never opens more sockets than
+    // it uses at once; all of them stay open for the next one.
+    agent = new transport.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
 /**
  * A poster for the @connections API at `endpoint` (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`).
  *
  * Each POST is signed with SigV4 (see `ConnectionPostSigner`) using the SDK's region and default
  * credential chain (in Lambda, the role's session credentials, cached and refreshed by the SDK
- * before they expire), and sent on keep-alive sockets sized to the broadcast's concurrency.
+ * before they expire), and sent on the container's keep-alive sockets for this endpoint, at
+ * most `maxSockets` of them (the broadcast's concurrency).
  * Going through `client.send()` instead costs several times the CPU per post (measured by
  * `npm run bench`); errors are the same exception classes the SDK throws, chosen by the
  * `x-amzn-ErrorType` header as the SDK does.
@@ -69,7 +89,7 @@ export function managementPoster(
   const url = new URL(endpoint);
   const secure = url.protocol === "https:";
   const transport = secure ? https : http;
-  const agent = new transport.Agent({ keepAlive: true, maxSockets });
+  const agent = keepAliveAgent(url, maxSockets);
   const port = url.port ? Number(url.port) : secure ? 443 : 80;
   const host = url.port ? `${url.hostname}:${url.port}` : url.hostname;
   // The client is never sent a command: it resolves the SDK's region and credential chain
