@@ -1,4 +1,5 @@
 import * as esbuild from "esbuild";
+import { isBuiltin } from "module";
 import * as path from "path";
 import { HandlerName } from "../handlers/routes";
 
@@ -13,6 +14,29 @@ export const BUNDLE_HANDLER = "index.handler";
 // `Dynamic require of "crypto" is not supported`.
 const REQUIRE_BANNER =
   'import { createRequire as __chatCreateRequire } from "module"; const require = __chatCreateRequire(import.meta.url);';
+
+// An ES module's `import ... from "http"` makes Node 22 and 24 build an ES module facade of the
+// built-in, which reads every one of its exports and so runs their lazy getters: `http` loads
+// undici, `util` and `crypto` load much of what they hide behind getters. A `require` of the
+// same built-in does none of that. Measured on the message bundle (CPU time to import it, Node
+// 24): 74 ms with imports, 55 ms with requires, against 85 ms for the unbundled handler. So the
+// bundle imports each built-in through the banner's `require` (esbuild wraps the one-line
+// CommonJS module below and calls it where the import stood).
+const BUILTIN_NAMESPACE = "node-builtin-by-require";
+const builtinsByRequire: esbuild.Plugin = {
+  name: "builtins-by-require",
+  setup(build) {
+    build.onResolve({ filter: /^[a-z:_/]+$/ }, ({ path: name, kind, namespace }) =>
+      kind === "import-statement" && namespace !== BUILTIN_NAMESPACE && isBuiltin(name)
+        ? { path: name, namespace: BUILTIN_NAMESPACE }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: BUILTIN_NAMESPACE }, ({ path: name }) => ({
+      contents: `module.exports = require(${JSON.stringify(name)});`,
+      loader: "js",
+    }));
+  },
+};
 
 const bundles = new Map<HandlerName, Promise<string>>();
 
@@ -64,6 +88,7 @@ export async function bundleModule(entryPoint: string): Promise<string> {
     minify: true,
     legalComments: "none",
     banner: { js: REQUIRE_BANNER },
+    plugins: [builtinsByRequire],
     write: false,
     logLevel: "silent",
   });

@@ -1,11 +1,12 @@
 import { strict as assert } from "assert";
 import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
+import { isBuiltin } from "module";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { HANDLER_NAMES, HandlerName } from "../handlers/routes";
-import { bundleModule } from "../handlers/bundle";
+import { bundleHandler, bundleModule } from "../handlers/bundle";
 import { writeBundle } from "../local/lambda-runtime";
 import { FakeConnectionsApi } from "./support/connections-api";
 import { TEST_CREDENTIALS, TEST_REGION, TestDynamo } from "./support/dynamo";
@@ -113,6 +114,21 @@ describe("handler bundles as deployed", function () {
         if (name === "message") assert.deepEqual(api.delivered.get("listener000000A="), ["hi"]);
       });
     }
+  }
+
+  for (const name of HANDLER_NAMES) {
+    it(`the ${name} bundle loads Node built-ins with require, not import (no ES module facades at cold start)`, async function () {
+      const code = await bundleHandler(name);
+      // Static imports (and the text of SDK messages that mention one) of Node built-ins: only
+      // the banner's own import of createRequire may remain.
+      const importedBuiltins = [
+        ...code.matchAll(/\bimport\s*(?:[\w*{}\s,$]+from\s*)?["']([^"']+)["']/g),
+      ]
+        .map((match) => match[1])
+        .filter((specifier) => isBuiltin(specifier));
+      assert.deepEqual(importedBuiltins, ["module"]);
+      assert.match(code, /\("(?:node:)?crypto"\)/, "the bundle loads no built-in at all");
+    });
   }
 
   it("a bundled CommonJS dependency can require Node built-ins (the ESM require banner)", async function () {
