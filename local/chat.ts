@@ -40,12 +40,18 @@ export interface LocalChatOptions {
   log?: (line: string) => void;
   /** Receives each line the functions log. @default this process's stdout and stderr */
   functionLog?: (line: string) => void;
+  /**
+   * Serve wss:// and https:// with this key and certificate (see `localCertificate`). The
+   * functions trust it only if this process was started with NODE_EXTRA_CA_CERTS naming its
+   * CA. @default plain ws:// and http://
+   */
+  tls?: { key: string; cert: string };
 }
 
 export interface LocalChat {
-  /** `ws://host:port/stage`: what clients connect to. */
+  /** `ws://host:port/stage` (`wss://` with `tls`): what clients connect to. */
   url: string;
-  /** `http://host:port/stage`: what MANAGEMENT_ENDPOINT is set to. */
+  /** `http://host:port/stage` (`https://` with `tls`): what MANAGEMENT_ENDPOINT is set to. */
   managementEndpoint: string;
   /** `http://127.0.0.1:<port>` of the local DynamoDB. */
   dynamoEndpoint: string;
@@ -146,6 +152,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       maxConnectionMs: options.maxConnectionMs,
       managementLatencyMs: options.managementLatencyMs,
       log: options.log,
+      tls: options.tls,
     });
 
     const environment: Record<string, string> = {

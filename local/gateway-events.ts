@@ -112,6 +112,8 @@ export interface UpgradeRequest {
   query: string;
   /** The gateway's own port, for `X-Forwarded-Port`. */
   localPort: number;
+  /** Whether the gateway serves TLS, for `X-Forwarded-Proto`. @default false */
+  secure?: boolean;
 }
 
 /**
@@ -135,8 +137,9 @@ export function connectEvent(
     forwardedFor ? `${forwardedFor}, ${connection.sourceIp}` : connection.sourceIp,
   ]);
   headers.set("X-Forwarded-Port", [String(request.localPort)]);
-  // API Gateway terminates TLS and says https; this emulator serves plain ws://.
-  headers.set("X-Forwarded-Proto", ["http"]);
+  // API Gateway terminates TLS and says https; this emulator serves ws:// unless given a
+  // certificate.
+  headers.set("X-Forwarded-Proto", [request.secure ? "https" : "http"]);
 
   const event: WebSocketEvent = {
     requestContext: requestContext(connection, "$connect", "CONNECT"),

@@ -1,5 +1,6 @@
 import { EventEmitter } from "events";
 import * as http from "http";
+import * as https from "https";
 import { AddressInfo, Socket } from "net";
 import { Duplex } from "stream";
 import { WebSocket, WebSocketServer } from "ws";
@@ -45,6 +46,11 @@ export interface LocalGatewayOptions {
   managementLatencyMs?: number;
   /** One line per connect, message and disconnect. Never called on the @connections path. */
   log?: (line: string) => void;
+  /**
+   * Serve TLS with this key and certificate (PEM), as API Gateway does: the URL is then
+   * `wss://` and the @connections API `https://`, on the same port. Default: plain ws/http.
+   */
+  tls?: { key: string; cert: string };
 }
 
 /**
@@ -89,7 +95,7 @@ interface Connection {
  * code) once its socket is closed and `$disconnect` has run.
  */
 export class LocalGateway extends EventEmitter {
-  /** `ws://host:port/stage`. */
+  /** `ws://host:port/stage` (`wss://` with TLS). */
   readonly url: string;
   /** `http://host:port/stage`: the base of the @connections API, as MANAGEMENT_ENDPOINT. */
   readonly managementEndpoint: string;
@@ -118,8 +124,9 @@ export class LocalGateway extends EventEmitter {
     const host = options.host ?? "127.0.0.1";
     this.port = (server.address() as AddressInfo).port;
     const reachableHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-    this.url = `ws://${reachableHost}:${this.port}/${options.stage}`;
-    this.managementEndpoint = `http://${reachableHost}:${this.port}/${options.stage}`;
+    const secure = options.tls ? "s" : "";
+    this.url = `ws${secure}://${reachableHost}:${this.port}/${options.stage}`;
+    this.managementEndpoint = `http${secure}://${reachableHost}:${this.port}/${options.stage}`;
     this.routes = new Map(Object.entries(options.routes));
     this.selectRoute = routeSelector(options.routeSelectionExpression);
     this.idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
@@ -155,7 +162,7 @@ export class LocalGateway extends EventEmitter {
 
   static async start(options: LocalGatewayOptions): Promise<LocalGateway> {
     routeSelector(options.routeSelectionExpression); // fail before listening on a bad expression
-    const server = http.createServer();
+    const server = options.tls ? https.createServer(options.tls) : http.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
@@ -316,6 +323,7 @@ export class LocalGateway extends EventEmitter {
       rawHeaders: request.rawHeaders,
       query,
       localPort: this.port,
+      secure: this.options.tls !== undefined,
     });
     try {
       return lambdaStatus(await this.integrate(invoke, event));

@@ -28,9 +28,12 @@ export class TestClient {
   /** Connects to `url`; rejects with the HTTP status when the upgrade is refused. */
   static connect(
     url: string,
-    options: { headers?: Record<string, string>; protocols?: string[] } = {},
+    options: { headers?: Record<string, string>; protocols?: string[]; ca?: string } = {},
   ): Promise<TestClient> {
-    const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers });
+    const socket = new WebSocket(url, options.protocols ?? [], {
+      headers: options.headers,
+      ca: options.ca, // the certificate authority a wss:// gateway's certificate comes from
+    });
     const opened = new Promise<TestClient>((resolve, reject) => {
       socket.once("open", () => resolve(new TestClient(socket)));
       socket.once("unexpected-response", (_req, res: IncomingMessage) => {
