@@ -19,11 +19,13 @@ function started(): LocalChat {
 }
 
 export const methods = {
-  async start(managementLatencyMs: number) {
+  /** `tls`: the certificate to serve wss:// and https:// with; its CA is in NODE_EXTRA_CA_CERTS. */
+  async start(managementLatencyMs: number, tls?: { key: string; cert: string }) {
     chat = await startLocalChat({
       port: 0,
       managementLatencyMs,
       idleTimeoutMs: BENCH_IDLE_TIMEOUT_MS,
+      tls,
     });
     // The fan-outs run the message handler with the environment local mode gives it.
     return { url: chat.url, environment: chat.environment };

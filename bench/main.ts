@@ -5,7 +5,9 @@ import * as path from "path";
 import { BROADCAST_CONCURRENCY } from "../handlers/lib/clients";
 import { HANDLER_NAMES } from "../handlers/routes";
 import { writeBundle } from "../local/lambda-runtime";
+import { localCertificate } from "../local/certificate";
 import { LoadFigures, measureBundles } from "./bundle-load";
+import { COMPILED_ENV, compileProcessScript } from "./compile";
 import type { methods as ClientsMethods } from "./clients-process";
 import type { methods as FanoutMethods } from "./fanout-process";
 import type { methods as GatewayMethods } from "./gateway-process";
@@ -66,9 +68,16 @@ async function main(): Promise<void> {
   }
   const options = parsed;
   const startedAt = new Date();
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    node: process.version,
+    platform: process.platform,
+  };
+  const setting = `${machine.cpus} x ${machine.cpuModel ?? "unknown CPU"}, Node ${machine.node}, TLS ${options.tls ? "on" : "off"}`;
   progress(
-    `bench: ${os.cpus().length} CPUs, Node ${process.version}, N=${options.clients.join("/")}, ` +
-      `latency ${options.latenciesMs.join("/")} ms, ${options.rounds} rounds, strategies ${options.strategies.join(",")}`,
+    `bench: ${setting}, N=${options.clients.join("/")}, latency ${options.latenciesMs.join("/")} ms, ` +
+      `${options.rounds} rounds, strategies ${options.strategies.join(",")}`,
   );
 
   const load: LoadFigures[] =
@@ -80,8 +89,10 @@ async function main(): Promise<void> {
   const results: CaseResult[] = [];
   try {
     const bundlePath = await writeBundle("message", bundleDir);
+    const fanoutScript = await compileProcessScript(script("fanout-process.ts"), bundleDir);
+    const tls = options.tls ? await trustedCertificate(bundleDir) : undefined;
     for (const latencyMs of options.latenciesMs) {
-      const setup = await startSetup(latencyMs, options, bundlePath);
+      const setup = await startSetup(latencyMs, options, { bundlePath, fanoutScript }, tls);
       try {
         for (const clients of options.clients)
           results.push(...(await runCase(setup, clients, options)));
@@ -95,7 +106,7 @@ async function main(): Promise<void> {
 
   const targets = checkTargets(results, load);
   console.log(
-    `\nBroadcast figures (medians over rounds; wall = fan-out start to last client receiving):\n`,
+    `\nBroadcast figures (${setting}; medians over rounds; wall = fan-out start to last client receiving):\n`,
   );
   console.log(resultsTable(results));
   console.log(`\nRatios of strategy 1 to each other strategy:\n`);
@@ -106,7 +117,7 @@ async function main(): Promise<void> {
     );
     console.log(loadTable(load));
   }
-  console.log(`\nTargets (issue 4):\n`);
+  console.log(`\nTargets (issues 4 and 7; ${setting}):\n`);
   console.log(targetsText(targets));
 
   const jsonPath =
@@ -117,12 +128,7 @@ async function main(): Promise<void> {
     );
   const report = {
     startedAt: startedAt.toISOString(),
-    machine: {
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model,
-      node: process.version,
-      platform: process.platform,
-    },
+    machine,
     options,
     broadcastConcurrency: BROADCAST_CONCURRENCY,
     load,
@@ -133,28 +139,59 @@ async function main(): Promise<void> {
   console.log(`\nJSON: ${jsonPath}`);
 }
 
+interface Tls {
+  /** The gateway's key and certificate. */
+  certificate: { key: string; cert: string };
+  /** What every other process needs to trust it: NODE_EXTRA_CA_CERTS, read when Node starts. */
+  env: { NODE_EXTRA_CA_CERTS: string };
+}
+
+/**
+ * A certificate for the gateway, and its CA written to `dir` for NODE_EXTRA_CA_CERTS: the
+ * handler trusts it as a user trusts a private CA, with no code path of its own.
+ */
+async function trustedCertificate(dir: string): Promise<Tls> {
+  const { key, cert, ca } = await localCertificate();
+  const caFile = path.join(dir, "local-ca.pem");
+  await fs.writeFile(caFile, ca);
+  return { certificate: { key, cert }, env: { NODE_EXTRA_CA_CERTS: caFile } };
+}
+
 async function startSetup(
   latencyMs: number,
   options: BenchOptions,
-  bundlePath: string,
+  { bundlePath, fanoutScript }: { bundlePath: string; fanoutScript: string },
+  tls: Tls | undefined,
 ): Promise<Setup> {
-  progress(`\n[latency ${latencyMs} ms] starting the local gateway and DynamoDB`);
+  progress(
+    `\n[latency ${latencyMs} ms] starting the local gateway and DynamoDB (${tls ? "wss/https" : "ws/http"})`,
+  );
   const gateway = Child.start<typeof GatewayMethods>("gateway", script("gateway-process.ts"), {
+    env: tls?.env,
     execArgv: FANOUT_EXEC_ARGV,
   });
-  const clients = Child.start<typeof ClientsMethods>("clients", script("clients-process.ts"));
+  const clients = Child.start<typeof ClientsMethods>("clients", script("clients-process.ts"), {
+    env: tls?.env,
+  });
   const fanouts = new Map<StrategyId, Child<typeof FanoutMethods>>();
   const setup: Setup = { latencyMs, gateway, clients, fanouts, url: "", warm: new Set() };
   try {
-    const chat = await gateway.call("start", latencyMs);
-    const environment = chat.environment;
+    const chat = await gateway.call("start", latencyMs, tls?.certificate);
+    const environment = { ...chat.environment, ...tls?.env };
     // One process per strategy: each one's CPU time and heap are its own.
     for (const strategy of options.strategies.filter((s) => s !== 5)) {
       fanouts.set(
         strategy,
-        Child.start<typeof FanoutMethods>(`fan-out ${strategy}`, script("fanout-process.ts"), {
-          env: environment,
-          execArgv: FANOUT_EXEC_ARGV,
+        Child.start<typeof FanoutMethods>(`fan-out ${strategy}`, fanoutScript, {
+          env: { ...environment, ...COMPILED_ENV },
+          execArgv: options.cpuProf
+            ? [
+                ...FANOUT_EXEC_ARGV,
+                "--cpu-prof",
+                `--cpu-prof-dir=${options.cpuProf}`,
+                `--cpu-prof-name=fanout-${strategy}-${latencyMs}ms-${Date.now()}.cpuprofile`,
+              ]
+            : FANOUT_EXEC_ARGV,
           silent: true,
         }),
       );

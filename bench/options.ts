@@ -10,6 +10,10 @@ export interface BenchOptions {
   loadSamples: number;
   /** Slow strategies get fewer rounds (or none) so that one of their cases stays near this. */
   maxCaseSeconds: number;
+  /** Serve the gateway over TLS (wss://, https:// @connections), as API Gateway does. */
+  tls: boolean;
+  /** Where the fan-out processes write V8 CPU profiles (`--cpu-prof`), if anywhere. */
+  cpuProf?: string;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -26,6 +30,9 @@ export const USAGE = `npm run bench -- [options]
   --load-samples K     fresh processes per bundle load-time figure; 0 skips it (default 10)
   --json FILE          where to write every figure as JSON (default: a new file in the
                        temporary directory; the path is printed at the end)
+  --no-tls             plain ws:// and http:// instead of TLS with a certificate made at
+                       start (default: TLS, as every @connections call on AWS is HTTPS)
+  --cpu-prof DIR       each fan-out process writes a V8 CPU profile (.cpuprofile) to DIR
   --help`;
 
 function list(value: string, flag: string): number[] {
@@ -46,6 +53,8 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       "max-case-seconds": { type: "string", default: "30" },
       "load-samples": { type: "string", default: "10" },
       json: { type: "string" },
+      "no-tls": { type: "boolean", default: false },
+      "cpu-prof": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -64,5 +73,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     json: values.json,
     loadSamples: list(values["load-samples"], "--load-samples")[0],
     maxCaseSeconds: list(values["max-case-seconds"], "--max-case-seconds")[0],
+    tls: !values["no-tls"],
+    cpuProf: values["cpu-prof"],
   };
 }

@@ -189,7 +189,7 @@ export function loadTable(figures: LoadFigures[]): string {
   );
 }
 
-// ---- targets (issue 4) ------------------------------------------------------------------------
+// ---- targets (issues 4 and 7) -----------------------------------------------------------------
 
 export interface TargetCheck {
   target: string;
@@ -209,10 +209,27 @@ function find(
   );
 }
 
+/** Strategy 1's CPU per delivery against `other`'s, at 10 ms and each of `sizes` measured. */
+function cpuRatios(results: CaseResult[], other: StrategyId, sizes: number[]) {
+  return sizes.flatMap((clients) => {
+    const a = find(results, 1, 10, clients);
+    const b = find(results, other, 10, clients);
+    return a && b ? [{ clients, ratio: a.cpuMicrosPerDelivery / b.cpuMicrosPerDelivery }] : [];
+  });
+}
+
+function check(target: string, values: { label: string; ratio: number }[], bound: number) {
+  return {
+    target,
+    met: values.length ? values.every((v) => v.ratio <= bound) : undefined,
+    detail: values.map((v) => `${v.label}: ${fixed(v.ratio, 2)}`).join("; ") || "not measured",
+  };
+}
+
 export function checkTargets(results: CaseResult[], load: LoadFigures[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const ones = results.filter((r) => r.strategy === 1 && !r.skipped);
-  const cases = ones.map((r) => ({ latencyMs: r.latencyMs, clients: r.clients }));
+  const latencies = [...new Set(ones.map((r) => r.latencyMs))];
 
   const faulty = ones.filter((r) => r.lost > 0 || r.duplicated > 0);
   checks.push({
@@ -237,60 +254,73 @@ export function checkTargets(results: CaseResult[], load: LoadFigures[]): Target
         : "not measured",
   });
 
-  for (const [other, bound, label] of [
-    [2, 0.5, "<= 0.5x single page, all at once"],
-    [4, 2, "<= 2x the signing client"],
-  ] as const) {
-    const ratios = cases.flatMap(({ latencyMs, clients }) => {
-      const a = find(results, 1, latencyMs, clients);
-      const b = find(results, other, latencyMs, clients);
-      return a && b
-        ? [{ latencyMs, clients, ratio: a.cpuMicrosPerDelivery / b.cpuMicrosPerDelivery }]
-        : [];
-    });
-    checks.push({
-      target: `CPU per delivery ${label}`,
-      met: ratios.length ? ratios.every((r) => r.ratio <= bound) : undefined,
-      detail:
-        ratios.map((r) => `${r.latencyMs} ms N=${r.clients}: ${fixed(r.ratio, 2)}`).join("; ") ||
-        "not measured",
-    });
-  }
-
-  const heapRatios = [...new Set(ones.map((r) => r.latencyMs))].flatMap((latencyMs) => {
-    const a = find(results, 1, latencyMs, 10_000);
-    const b = find(results, 2, latencyMs, 10_000);
-    return a && b ? [{ latencyMs, ratio: a.heapAddedMedianBytes / b.heapAddedMedianBytes }] : [];
-  });
-  checks.push({
-    target: "heap added at N=10,000 <= 0.5x single page, all at once",
-    met: heapRatios.length ? heapRatios.every((r) => r.ratio <= 0.5) : undefined,
-    detail:
-      heapRatios.map((r) => `${r.latencyMs} ms: ${fixed(r.ratio, 2)}`).join("; ") || "not measured",
-  });
-
-  const linear = [...new Set(ones.map((r) => r.latencyMs))].flatMap((latencyMs) => {
-    const big = find(results, 1, latencyMs, 10_000);
-    const small = find(results, 1, latencyMs, 1_000);
-    return big && small
-      ? [{ latencyMs, ratio: big.wallMedianMs / 10_000 / (small.wallMedianMs / 1_000) }]
-      : [];
-  });
-  checks.push({
-    target: "time per delivery at N=10,000 <= 1.3x that at N=1,000",
-    met: linear.length ? linear.every((r) => r.ratio <= 1.3) : undefined,
-    detail:
-      linear.map((r) => `${r.latencyMs} ms: ${fixed(r.ratio, 2)}`).join("; ") || "not measured",
-  });
-
-  checks.push({
-    target: "bundled handler loads in <= 0.8x the unbundled time",
-    met: load.length ? load.every((f) => f.bundledLoadMs <= 0.8 * f.unbundledLoadMs) : undefined,
-    detail:
-      load
-        .map((f) => `${f.handler}: ${fixed(f.bundledLoadMs / f.unbundledLoadMs, 2)}`)
-        .join("; ") || "not measured",
-  });
+  const large = [1_000, 10_000];
+  const label = (r: { clients: number }) => `10 ms N=${r.clients}`;
+  checks.push(
+    check(
+      "10 ms, N=1,000 and 10,000: CPU per delivery <= 0.35x single page, all at once",
+      cpuRatios(results, 2, large).map((r) => ({ label: label(r), ratio: r.ratio })),
+      0.35,
+    ),
+    check(
+      "10 ms, N=1,000 and 10,000: CPU per delivery <= 1.15x the signing client",
+      cpuRatios(results, 4, large).map((r) => ({ label: label(r), ratio: r.ratio })),
+      1.15,
+    ),
+    check(
+      "CPU per delivery at N=100 <= 2x that at N=10,000 (handshakes must not dominate small rooms)",
+      latencies.flatMap((latencyMs) => {
+        const small = find(results, 1, latencyMs, 100);
+        const big = find(results, 1, latencyMs, 10_000);
+        return small && big
+          ? [
+              {
+                label: `${latencyMs} ms`,
+                ratio: small.cpuMicrosPerDelivery / big.cpuMicrosPerDelivery,
+              },
+            ]
+          : [];
+      }),
+      2,
+    ),
+    check(
+      "heap added at N=10,000 <= 0.1x single page, all at once",
+      latencies.flatMap((latencyMs) => {
+        const a = find(results, 1, latencyMs, 10_000);
+        const b = find(results, 2, latencyMs, 10_000);
+        return a && b
+          ? [
+              {
+                label: `${latencyMs} ms`,
+                ratio: a.heapAddedMedianBytes / b.heapAddedMedianBytes,
+              },
+            ]
+          : [];
+      }),
+      0.1,
+    ),
+    check(
+      "time per delivery at N=10,000 <= 1.3x that at N=1,000",
+      latencies.flatMap((latencyMs) => {
+        const big = find(results, 1, latencyMs, 10_000);
+        const small = find(results, 1, latencyMs, 1_000);
+        return big && small
+          ? [
+              {
+                label: `${latencyMs} ms`,
+                ratio: big.wallMedianMs / 10_000 / (small.wallMedianMs / 1_000),
+              },
+            ]
+          : [];
+      }),
+      1.3,
+    ),
+    check(
+      "bundled handler loads in <= 0.8x the unbundled time",
+      load.map((f) => ({ label: f.handler, ratio: f.bundledLoadMs / f.unbundledLoadMs })),
+      0.8,
+    ),
+  );
   return checks;
 }
 

@@ -67,7 +67,7 @@ export class Child<M extends Methods> {
     });
   }
 
-  /** Starts `script` (TypeScript through ts-node, or plain .mjs) as a child process. */
+  /** Starts `script` (TypeScript through ts-node, or plain JavaScript) as a child process. */
   static start<M extends Methods>(
     name: string,
     script: string,

@@ -4,6 +4,7 @@ import {
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DeleteItemCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import * as http from "http";
+import * as https from "https";
 import { CONNECTION_KEY } from "../handlers/lib/connection-store";
 import { ConnectionPostSigner, SigningCredentials } from "../handlers/lib/sigv4";
 
@@ -93,6 +94,7 @@ export async function oneAtATime(clients: SdkClients, data: string): Promise<Del
  */
 export class SigningClient {
   private readonly url: URL;
+  private readonly transport: typeof http | typeof https;
   private readonly agent: http.Agent;
   private credentials?: SigningCredentials;
 
@@ -101,7 +103,12 @@ export class SigningClient {
     readonly concurrency: number,
   ) {
     this.url = new URL(managementEndpoint);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    this.transport = this.url.protocol === "https:" ? https : http;
+    this.agent = new this.transport.Agent({
+      keepAlive: true,
+      maxSockets: concurrency,
+      maxFreeSockets: concurrency,
+    });
   }
 
   async broadcast(ids: readonly string[], data: string): Promise<Delivery> {
@@ -141,7 +148,7 @@ export class SigningClient {
     const { path, headers } = signer.sign(connectionId, this.credentials!);
     const { hostname, port } = this.url;
     return new Promise((resolve, reject) => {
-      const req = http.request(
+      const req = this.transport.request(
         { agent: this.agent, method: "POST", hostname, port, path, headers },
         (res) => {
           res.resume();
