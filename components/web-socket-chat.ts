@@ -259,7 +259,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
         ...tableKey,
         allowPostToConnections(api, stageName),
       ],
-      default: [allowPostToConnections(api, stageName)],
+      default: [allowGetConnection(table), ...tableKey, allowPostToConnections(api, stageName)],
     };
     // One route per handler (handlers/routes.ts), so the handler names the route's resources.
     const handlers = Object.fromEntries(

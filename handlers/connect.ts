@@ -1,6 +1,7 @@
 import type { APIGatewayProxyResultV2 } from "aws-lambda";
 import { connectionStore } from "./lib/clients";
 import { connectionTtlSeconds } from "./lib/config";
+import { CHAT_PROTOCOL } from "./lib/connection-store";
 import { ConnectEvent, readJoinRequest } from "./lib/join-request";
 import { describeError, logError, logInfo } from "./lib/log";
 import { respond } from "./lib/responses";
@@ -8,7 +9,8 @@ import { respond } from "./lib/responses";
 /**
  * `$connect`: checks the room and name the client asked for and records the connection in its
  * room. Anything but 2xx refuses the WebSocket handshake: 400 for a room or name the chat does
- * not accept.
+ * not accept. A client that offers `chat.v1` gets it selected: API Gateway completes the
+ * handshake with the `Sec-WebSocket-Protocol` this handler returns, and none without it.
  */
 export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
   const { connectionId, connectedAt } = event.requestContext;
@@ -17,14 +19,16 @@ export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResul
     logInfo("connect_refused", { connectionId, reason: request.reason });
     return respond(400, request.reason);
   }
-  const { room, name } = request.join;
+  const { room, name, structured } = request.join;
   try {
     await connectionStore().add(
-      { connectionId, room, name, structured: false },
+      { connectionId, room, name, structured },
       connectedAt ?? Date.now(),
       connectionTtlSeconds(),
     );
-    return respond(200, "Connected");
+    return structured
+      ? respond(200, "Connected", { "Sec-WebSocket-Protocol": CHAT_PROTOCOL })
+      : respond(200, "Connected");
   } catch (err) {
     logError("connect_failed", { connectionId, ...describeError(err) });
     return respond(500, "Failed to connect");

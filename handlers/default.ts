@@ -1,5 +1,6 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
-import { messageShape, replyTo } from "./lib/clients";
+import { connectionStore, messageShape, replyTo } from "./lib/clients";
+import { describeError, logError } from "./lib/log";
 import { errorReply, exampleMessage } from "./lib/message";
 import { respond } from "./lib/responses";
 
@@ -7,8 +8,19 @@ import { respond } from "./lib/responses";
 export const handler = async (
   event: APIGatewayProxyWebsocketEventV2,
 ): Promise<APIGatewayProxyResultV2> => {
+  const { connectionId } = event.requestContext;
   const shape = messageShape();
   const reason = `Unknown action. Send a message like ${JSON.stringify(exampleMessage(shape))}.`;
-  await replyTo(event.requestContext.connectionId, errorReply("UnknownAction", reason, shape));
+  await replyTo(connectionId, errorReply("UnknownAction", reason, shape, await isStructured()));
   return respond(400, reason);
+
+  // The reply is in the sender's format; when its record cannot be read, plain it is.
+  async function isStructured(): Promise<boolean> {
+    try {
+      return (await connectionStore().get(connectionId))?.structured ?? false;
+    } catch (err) {
+      logError("sender_lookup_failed", { connectionId, ...describeError(err) });
+      return false;
+    }
+  }
 };

@@ -7,37 +7,59 @@ import {
   messageShape,
   replyTo,
 } from "./lib/clients";
+import { maxMessageFrameBytes, messageFrame } from "./lib/frames";
 import { describeError, logError, logInfo } from "./lib/log";
 import { errorReply, parseMessage } from "./lib/message";
+import { messageId } from "./lib/message-id";
 import { respond } from "./lib/responses";
 
 // The sender's record is gone: it expired, or a broadcast found the connection closed.
 const NOT_CONNECTED =
   "This connection is not in any room (its record expired or was removed): reconnect.";
 
-/** The message route: sends the message's `data` to everyone in the sender's room, the sender too. */
+/**
+ * The message route: sends the message to everyone in the sender's room, the sender too: its
+ * `data` as raw text to plain clients, a `{"type":"message",...}` frame to `chat.v1` clients.
+ */
 export const handler = async (
   event: APIGatewayProxyWebsocketEventV2,
   context?: Pick<Context, "getRemainingTimeInMillis">,
 ): Promise<APIGatewayProxyResultV2> => {
-  const { connectionId } = event.requestContext;
-  const message = parseMessage(event.body);
-  if (!message.ok) {
-    await replyTo(connectionId, errorReply("BadRequest", message.reason, messageShape()));
-    return respond(400, message.reason);
-  }
-
+  const { connectionId, requestTimeEpoch } = event.requestContext;
   const store = connectionStore();
   const started = Date.now();
+  const refuse = async (statusCode: number, error: string, reason: string, structured: boolean) => {
+    await replyTo(connectionId, errorReply(error, reason, messageShape(), structured));
+    return respond(statusCode, reason);
+  };
   try {
+    // First, because even an error reply is in the sender's format.
     const sender = await store.get(connectionId);
-    if (!sender) {
-      await replyTo(connectionId, errorReply("NotConnected", NOT_CONNECTED, messageShape()));
-      return respond(410, NOT_CONNECTED);
+    if (!sender) return await refuse(410, "NotConnected", NOT_CONNECTED, false);
+    const message = parseMessage(event.body);
+    if (!message.ok) return await refuse(400, "BadRequest", message.reason, sender.structured);
+
+    // Both formats built once for the whole room.
+    const sentAt = requestTimeEpoch ?? started;
+    const frame = messageFrame({
+      room: sender.room,
+      from: sender.name,
+      dataJson: message.dataJson,
+      sentAt: new Date(sentAt).toISOString(),
+      id: messageId(sentAt),
+    });
+    const frameBytes = Buffer.byteLength(frame);
+    const maxBytes = maxMessageFrameBytes(sender.room);
+    if (frameBytes > maxBytes) {
+      const reason =
+        `The message is too large: as a chat.v1 frame it takes ${frameBytes} bytes, and ` +
+        `API Gateway delivers at most ${maxBytes} in this room. Send less "data".`;
+      return await refuse(413, "PayloadTooLarge", reason, sender.structured);
     }
+
     const result = await broadcast(
       store.roomPages(sender.room),
-      { plain: message.payload, structured: message.payload },
+      { plain: message.payload, structured: frame },
       {
         poster: connectionPoster(),
         forget: async (id) => void (await store.remove(id)),

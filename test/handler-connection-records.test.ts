@@ -82,6 +82,41 @@ describe("$connect and $disconnect handlers", function () {
     });
   }
 
+  it("connect selects chat.v1 when the client offers it, and records the client as structured", async function () {
+    const connect = await startHandler("connect", environment());
+    try {
+      const event = {
+        ...connectEvent("R1kmxc2VNjMCFIA=", {}),
+        headers: { "sec-websocket-protocol": "chat.v0, chat.v1" },
+      };
+      const result = await connect.invoke(event);
+      assert.equal(result.statusCode, 200);
+      assert.deepEqual((result as { headers?: Record<string, string> }).headers, {
+        "Sec-WebSocket-Protocol": "chat.v1",
+      });
+      const [item] = await dynamo.items(tableName);
+      assert.equal(item.protocol, "chat.v1");
+    } finally {
+      await connect.close();
+    }
+  });
+
+  it("connect selects no subprotocol for a client that offers none, or only others", async function () {
+    const connect = await startHandler("connect", environment());
+    try {
+      for (const headers of [{}, { "Sec-WebSocket-Protocol": "graphql-ws" }]) {
+        const id = `R1kmxc2VNjMCFI${Object.keys(headers).length}=`;
+        const event = { ...connectEvent(id, {}), headers };
+        const result = await connect.invoke(event);
+        assert.equal(result.statusCode, 200);
+        assert.equal((result as { headers?: unknown }).headers, undefined);
+      }
+      for (const item of await dynamo.items(tableName)) assert.equal(item.protocol, undefined);
+    } finally {
+      await connect.close();
+    }
+  });
+
   it("connect takes the authorizer's name over the query's", async function () {
     const connect = await startHandler("connect", environment());
     try {

@@ -202,11 +202,83 @@ describe("message route handler (broadcast)", function () {
       assert.equal(reply.error, "BadRequest");
       assert.equal(typeof reply.message, "string");
       assert.deepEqual(reply.expected, { action: "sendmessage", data: "hello world" });
+      assert.equal(reply.type, undefined, "a plain client's error is today's, with no type");
     });
   }
 
+  it("gives a chat.v1 sender its error as a typed frame", async function () {
+    const [sender] = ids("e", 1);
+    await dynamo.putConnections(tableName, [{ id: sender, expiresAt: LIVE, structured: true }]);
+    await sendMessage(sender, JSON.stringify({ action: "sendmessage" }));
+    const reply = JSON.parse(api.delivered.get(sender)![0]);
+    assert.equal(reply.type, "error");
+    assert.equal(reply.error, "BadRequest");
+    assert.deepEqual(reply.expected, { action: "sendmessage", data: "hello world" });
+  });
+
+  it("one broadcast gives plain members raw data and chat.v1 members a message frame", async function () {
+    const [plain, structured] = [ids("pl", 3), ids("st", 3)];
+    await dynamo.putConnections(tableName, [
+      ...plain.map((id) => ({ id, expiresAt: LIVE, room: "mixed" })),
+      ...structured.map((id, i) => ({
+        id,
+        expiresAt: LIVE,
+        room: "mixed",
+        name: `s${i}`,
+        structured: true,
+      })),
+    ]);
+    const before = Date.now();
+    const event = { data: { text: "hi", n: [1, 2] } };
+    assert.equal((await sendMessage(structured[1], JSON.stringify(event))).statusCode, 200);
+    for (const id of plain) assert.deepEqual(api.delivered.get(id), ['{"text":"hi","n":[1,2]}']);
+    const frames = structured.map((id) => api.delivered.get(id)!);
+    for (const received of frames) assert.deepEqual(received, frames[0], "one frame for all");
+    const frame = JSON.parse(frames[0][0]);
+    assert.deepEqual(Object.keys(frame), ["type", "room", "from", "data", "sentAt", "id"]);
+    assert.equal(frame.type, "message");
+    assert.equal(frame.room, "mixed");
+    assert.equal(frame.from, "s1");
+    assert.deepEqual(frame.data, event.data);
+    assert.match(frame.sentAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(Math.abs(Date.parse(frame.sentAt) - before) < 60_000);
+    assert.match(frame.id, /^[0-9A-Z]{26}$/);
+  });
+
+  it("keeps a string's bytes as they are for both formats, and gives every message its own id", async function () {
+    const [plain, structured] = [ids("bp", 1)[0], ids("bs", 1)[0]];
+    await dynamo.putConnections(tableName, [
+      { id: plain, expiresAt: LIVE },
+      { id: structured, expiresAt: LIVE, structured: true },
+    ]);
+    const text = 'a "quoted" \\ line\n\u0001 é 🙂 {"json":"text"}';
+    await sendMessage(plain, JSON.stringify({ data: text }));
+    await sendMessage(plain, JSON.stringify({ data: text }));
+    assert.deepEqual(api.delivered.get(plain), [text, text]);
+    const [first, second] = api.delivered.get(structured)!.map((f) => JSON.parse(f));
+    assert.equal(first.data, text);
+    assert.notEqual(first.id, second.id);
+  });
+
+  it("refuses, for everyone, a message whose chat.v1 frame would pass 128 KB, and tells the sender why", async function () {
+    const everyone = ids("z", 3);
+    await dynamo.putConnections(
+      tableName,
+      everyone.map((id, i) => ({ id, expiresAt: LIVE, structured: i === 1 })),
+    );
+    // Under 128 KB as raw text, over it once wrapped in a frame: no plain client gets it either.
+    const data = "z".repeat(128 * 1024 - 100);
+    const result = await sendMessage(everyone[0], JSON.stringify({ data }));
+    assert.equal(result.statusCode, 413);
+    assert.deepEqual([...api.delivered.keys()], [everyone[0]]);
+    const reply = JSON.parse(api.delivered.get(everyone[0])![0]);
+    assert.equal(reply.error, "PayloadTooLarge");
+    assert.match(reply.message, /chat\.v1 frame/);
+  });
+
   it("describes the configured message shape in its error ($request.body.message / pushmessage)", async function () {
     const [sender] = ids("c", 1);
+    await dynamo.putConnections(tableName, [{ id: sender, expiresAt: LIVE }]);
     await sendMessage(sender, JSON.stringify({ message: "pushmessage" }), {
       ROUTE_SELECTION_EXPRESSION: "$request.body.message",
       MESSAGE_ROUTE: "pushmessage",

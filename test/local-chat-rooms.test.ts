@@ -65,6 +65,29 @@ describe("local mode: rooms and names (real bundles, dynalite)", function () {
     );
   });
 
+  it("a chat.v1 client gets JSON frames and a plain one raw text, from one broadcast to their room", async function () {
+    const structured = await join("?room=mixed&name=Zo%C3%AB", ["chat.v1"]);
+    const plain = await join("?room=mixed&name=bob");
+    assert.equal(structured.socket.protocol, "chat.v1");
+    assert.equal(plain.socket.protocol, "");
+
+    await say(plain, "hello from bob");
+    const frame = JSON.parse(await within(PROMPTLY_MS, "the chat.v1 frame", structured.next()));
+    assert.equal(frame.type, "message");
+    assert.equal(frame.room, "mixed");
+    assert.equal(frame.from, "bob");
+    assert.equal(frame.data, "hello from bob");
+
+    await structured.send(JSON.stringify({ action: "sendmessage", data: { emoji: "🙂" } }));
+    assert.equal(await within(PROMPTLY_MS, "bob's copy", plain.next()), '{"emoji":"🙂"}');
+    const own = JSON.parse(await within(PROMPTLY_MS, "Zoë's own frame", structured.next()));
+    assert.deepEqual([own.from, own.data], ["Zoë", { emoji: "🙂" }]);
+
+    await structured.send(JSON.stringify({ action: "shout" }));
+    const error = JSON.parse(await within(PROMPTLY_MS, "the $default error", structured.next()));
+    assert.deepEqual([error.type, error.error], ["error", "UnknownAction"]);
+  });
+
   for (const [what, query] of [
     ["an invalid room", "?room=no%20spaces"],
     ["a room of 65 characters", `?room=${"r".repeat(65)}`],

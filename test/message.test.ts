@@ -8,6 +8,7 @@ describe("parseMessage", function () {
     assert.deepEqual(parseMessage('{"action":"sendmessage","data":"hello world"}'), {
       ok: true,
       payload: "hello world",
+      dataJson: '"hello world"',
     });
   });
 
@@ -15,9 +16,14 @@ describe("parseMessage", function () {
     assert.deepEqual(parseMessage('{"data":[1,{"a":true}]}'), {
       ok: true,
       payload: '[1,{"a":true}]',
+      dataJson: '[1,{"a":true}]',
     });
-    assert.deepEqual(parseMessage('{"data":0}'), { ok: true, payload: "0" });
-    assert.deepEqual(parseMessage('{"data":false}'), { ok: true, payload: "false" });
+    assert.deepEqual(parseMessage('{"data":0}'), { ok: true, payload: "0", dataJson: "0" });
+    assert.deepEqual(parseMessage('{"data":false}'), {
+      ok: true,
+      payload: "false",
+      dataJson: "false",
+    });
   });
 
   it("rejects a body with no data, null data, no body, or a body that is not a JSON object", function () {
@@ -57,10 +63,12 @@ describe("parseMessage", function () {
     assert.deepEqual(parseMessage('{"__proto__":{"x":1},"constructor":2,"data":"hi"}'), {
       ok: true,
       payload: "hi",
+      dataJson: '"hi"',
     });
     assert.deepEqual(parseMessage('{"data":{"__proto__":{"toString":1}}}'), {
       ok: true,
       payload: '{"__proto__":{"toString":1}}',
+      dataJson: '{"__proto__":{"toString":1}}',
     });
   });
 });

@@ -1,12 +1,17 @@
 import { routeKeyPath } from "../routes";
 import { MAX_MESSAGE_BYTES } from "./limits";
 
-export type ParsedMessage = { ok: true; payload: string } | { ok: false; reason: string };
+export type ParsedMessage =
+  | {
+      ok: true;
+      /** The sender's `data` as sent, as JSON text: what `chat.v1` frames carry. */
+      dataJson: string;
+      /** What plain clients receive: a string as-is, any other JSON value as its JSON text. */
+      payload: string;
+    }
+  | { ok: false; reason: string };
 
-/**
- * Reads a chat message body. `data` is what gets broadcast: a string as-is, any other JSON
- * value as its JSON text.
- */
+/** Reads a chat message body, whose `data` is what gets broadcast. */
 export function parseMessage(body: string | undefined): ParsedMessage {
   let parsed: unknown;
   try {
@@ -29,7 +34,7 @@ export function parseMessage(body: string | undefined): ParsedMessage {
   if (Buffer.byteLength(payload) > MAX_MESSAGE_BYTES) {
     return { ok: false, reason: `"data" is over ${MAX_MESSAGE_BYTES} bytes.` };
   }
-  return { ok: true, payload };
+  return { ok: true, payload, dataJson: typeof data === "string" ? JSON.stringify(data) : payload };
 }
 
 // JSON.parse accepts nesting that JSON.stringify overflows the stack on.
@@ -67,7 +72,16 @@ export function exampleMessage(shape: MessageShape): Record<string, unknown> {
   return example;
 }
 
-/** The JSON error a client gets back for a message the chat cannot handle. */
-export function errorReply(error: string, reason: string, shape: MessageShape): string {
-  return JSON.stringify({ error, message: reason, expected: exampleMessage(shape) });
+/**
+ * The JSON error a client gets back for a message the chat cannot handle; a `chat.v1` client's
+ * carries `"type":"error"` too, as every frame it receives has a type.
+ */
+export function errorReply(
+  error: string,
+  reason: string,
+  shape: MessageShape,
+  structured = false,
+): string {
+  const reply = { error, message: reason, expected: exampleMessage(shape) };
+  return JSON.stringify(structured ? { type: "error", ...reply } : reply);
 }
