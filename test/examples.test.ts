@@ -61,7 +61,7 @@ describe("examples/: the chat from other languages, through the package", functi
 
     it("is a YAML program with one WebSocketChat of the package's type", () => {
       assert.equal(program.runtime, "yaml");
-      const resources = Object.values(program.resources) as { type: string }[];
+      const resources = Object.values<{ type: string }>(program.resources);
       assert.deepEqual(
         resources.map((r) => r.type),
         [TYPE],
@@ -93,7 +93,7 @@ describe("examples/: the chat from other languages, through the package", functi
           }
         }
       };
-      const [chat] = Object.values(program.resources) as { properties: Record<string, unknown> }[];
+      const [chat] = Object.values<{ properties: Record<string, unknown> }>(program.resources);
       check(chat.properties, schema.resources[TYPE].inputProperties, "");
     });
 
