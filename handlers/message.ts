@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
-import { broadcast, BroadcastInterrupted, retryDeadline } from "./lib/broadcast";
+import { broadcast, BroadcastInterrupted, emptyResult, retryDeadline } from "./lib/broadcast";
 import {
   BROADCAST_CONCURRENCY,
   connectionPoster,
@@ -62,7 +62,8 @@ export const handler = async (
       { plain: message.payload, structured: frame },
       {
         poster: connectionPoster(),
-        forget: async (id) => void (await store.remove(id)),
+        // Never a record younger than GONE_GRACE_MS: a 410 may mean "not connected yet".
+        forget: (id) => store.forgetGone(id),
         concurrency: BROADCAST_CONCURRENCY,
         deadline: retryDeadline(context),
       },
@@ -77,10 +78,7 @@ export const handler = async (
   } catch (err) {
     // Only reading the table (the sender's record, then the room) can stop a broadcast, after
     // the SDK's own retries; recipients already reached keep their copy.
-    const reached =
-      err instanceof BroadcastInterrupted
-        ? err.result
-        : { delivered: 0, gone: 0, failed: 0, failures: {} };
+    const reached = err instanceof BroadcastInterrupted ? err.result : emptyResult();
     const cause = err instanceof BroadcastInterrupted ? err.cause : err;
     logError("broadcast_failed", {
       connectionId,

@@ -30,7 +30,7 @@ describe("broadcast fan-out", function () {
     };
     await broadcast(pagesOf(["a", "b"], ["c"]), HI, {
       poster,
-      forget: async () => {},
+      forget: async () => true,
       concurrency: 2,
       deadline: 12345,
     });
@@ -51,7 +51,7 @@ describe("broadcast fan-out", function () {
     const result = await broadcast(
       mixed(),
       { plain: "hello", structured: '{"type":"message","data":"hello"}' },
-      { poster, forget: async () => {}, concurrency: 3 },
+      { poster, forget: async () => true, concurrency: 3 },
     );
     assert.equal(result.delivered, 4);
     assert.equal(Buffer.from(received.get("p1")!).toString(), "hello");
@@ -73,10 +73,10 @@ describe("broadcast fan-out", function () {
     const result = await broadcast(
       mixed(),
       { structured: "{}" },
-      { poster, forget: async () => {}, concurrency: 2 },
+      { poster, forget: async () => true, concurrency: 2 },
     );
     assert.deepEqual(posted, ["s1"]);
-    assert.deepEqual(result, { delivered: 1, gone: 0, failed: 0, failures: {} });
+    assert.deepEqual(result, { delivered: 1, gone: 0, connecting: 0, failed: 0, failures: {} });
   });
 
   it("never has more than `concurrency` posts in flight, and posts each id once", async function () {
@@ -94,7 +94,7 @@ describe("broadcast fan-out", function () {
     const ids = Array.from({ length: 50 }, (_, i) => `id${i}`);
     const result = await broadcast(pagesOf(ids.slice(0, 20), ids.slice(20)), HI, {
       poster,
-      forget: async () => {},
+      forget: async () => true,
       concurrency: 4,
     });
     assert.equal(most, 4);
@@ -129,7 +129,7 @@ describe("broadcast fan-out", function () {
     }
     const err = await broadcast(failingPages(), HI, {
       poster,
-      forget: async () => {},
+      forget: async () => true,
       concurrency: 8,
     }).then(
       () => assert.fail("expected the broadcast to fail"),
@@ -154,7 +154,7 @@ describe("broadcast fan-out", function () {
     try {
       const result = await broadcast(pagesOf(ids), HI, {
         poster,
-        forget: async () => {},
+        forget: async () => true,
         concurrency: 4,
       });
       assert.equal(result.failed, 27);
@@ -184,7 +184,7 @@ describe("broadcast fan-out", function () {
     try {
       const result = await broadcast(pagesOf(["0", "1", "2", "3"]), HI, {
         poster,
-        forget: async () => {},
+        forget: async () => true,
         concurrency: 1,
       });
       assert.equal(result.failed, 4);
@@ -197,5 +197,32 @@ describe("broadcast fan-out", function () {
     } finally {
       console.error = originalError;
     }
+  });
+
+  it("asks to forget every recipient that answers 410, and counts the ones kept as connecting", async function () {
+    const poster: ConnectionPoster = {
+      async post(id) {
+        if (id !== "here") throw Object.assign(new Error("gone"), { name: "GoneException" });
+      },
+    };
+    const asked: string[] = [];
+    const result = await broadcast(
+      pagesOf(["here", "left", "joining"]),
+      { plain: "hi" },
+      {
+        poster,
+        // The store keeps a record too young to trust a 410 for.
+        forget: async (id) => {
+          asked.push(id);
+          return id !== "joining";
+        },
+        concurrency: 2,
+      },
+    );
+    assert.deepEqual(asked.sort(), ["joining", "left"]);
+    assert.deepEqual(
+      { delivered: result.delivered, gone: result.gone, connecting: result.connecting },
+      { delivered: 1, gone: 1, connecting: 1 },
+    );
   });
 });

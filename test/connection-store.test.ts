@@ -1,6 +1,7 @@
 import type { DynamoDBClient, QueryCommandOutput } from "@aws-sdk/client-dynamodb";
 import { strict as assert } from "assert";
-import { ConnectionStore, RoomMember } from "../handlers/lib/connection-store";
+import { ConnectionStore, GONE_GRACE_MS, RoomMember } from "../handlers/lib/connection-store";
+import { INTEGRATION_TIMEOUT_MS } from "../handlers/lib/limits";
 import { TestDynamo } from "./support/dynamo";
 
 /** A DynamoDB client that answers Queries from a list of pages and records when each was asked for. */
@@ -96,6 +97,48 @@ describe("ConnectionStore", function () {
       assert.deepEqual(await store.remove(record.connectionId), record);
       assert.equal(await store.get(record.connectionId), undefined);
       assert.equal(await store.remove(record.connectionId), undefined);
+    });
+
+    describe("forgetGone (the cleanup after a 410)", function () {
+      const member = (connectionId: string) => ({
+        connectionId,
+        room: "general",
+        name: "x",
+        structured: false,
+      });
+
+      it("keeps a record written less than GONE_GRACE_MS ago: that client may still be connecting", async function () {
+        await store.add(member("young"), now, 600, now - GONE_GRACE_MS + 1_000);
+        // Another container's store: the age is checked by DynamoDB, not by the writer.
+        const cleaner = new ConnectionStore(dynamo.client, tableName);
+        assert.equal(await cleaner.forgetGone("young", now), false);
+        assert.deepEqual(await dynamo.ids(tableName), ["young"]);
+      });
+
+      it("deletes a record written GONE_GRACE_MS ago or earlier", async function () {
+        await store.add(member("old"), now - 60_000, 600, now - GONE_GRACE_MS);
+        assert.equal(await store.forgetGone("old", now), true);
+        assert.deepEqual(await dynamo.ids(tableName), []);
+      });
+
+      it("deletes a record with no write time (older versions wrote none), and shrugs at a missing one", async function () {
+        await dynamo.putConnections(tableName, [{ id: "legacy", expiresAt: LIVE }]);
+        assert.equal(await store.forgetGone("legacy"), true);
+        assert.equal(await store.forgetGone("never-there"), true);
+        assert.deepEqual(await dynamo.ids(tableName), []);
+      });
+
+      it("waits out the up to 29 s API Gateway may take to finish a handshake after $connect wrote the record", function () {
+        assert.ok(
+          GONE_GRACE_MS > INTEGRATION_TIMEOUT_MS && GONE_GRACE_MS <= 60_000,
+          String(GONE_GRACE_MS),
+        );
+      });
+
+      it("passes any other DynamoDB error on", async function () {
+        const missing = new ConnectionStore(dynamo.client, "no-such-table");
+        await assert.rejects(missing.forgetGone("any"), { name: "ResourceNotFoundException" });
+      });
     });
 
     it("get ignores a record past its expiry", async function () {

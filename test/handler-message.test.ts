@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { GONE_GRACE_MS } from "../handlers/lib/connection-store";
 import { CapturedLog } from "./support/captured-log";
 import { FakeConnectionsApi } from "./support/connections-api";
 import { TestDynamo } from "./support/dynamo";
@@ -132,6 +133,27 @@ describe("message route handler (broadcast)", function () {
     const expected = everyone.filter((id) => !gone.includes(id));
     assert.deepEqual([...api.delivered.keys()].sort(), expected.slice().sort());
     assert.deepEqual(await dynamo.ids(tableName), expected.slice().sort());
+  });
+
+  it("keeps the record of a 410 recipient written less than GONE_GRACE_MS ago, the sender's own too", async function () {
+    const [sender, joining, left, stays] = ids("y", 4);
+    const now = Date.now();
+    const young = now - 1_000;
+    const old = now - GONE_GRACE_MS - 1_000;
+    await dynamo.putConnections(tableName, [
+      { id: sender, expiresAt: LIVE, recordedAt: young },
+      { id: joining, expiresAt: LIVE, recordedAt: young },
+      { id: left, expiresAt: LIVE, recordedAt: old },
+      { id: stays, expiresAt: LIVE, recordedAt: old },
+    ]);
+    // API Gateway answers 410 until $connect has returned.
+    for (const id of [sender, joining, left]) api.answer(id, 410);
+    const result = await sendMessage(sender, JSON.stringify({ data: "hi" }));
+    assert.equal(result.statusCode, 200);
+    assert.deepEqual([...api.delivered.keys()], [stays]);
+    assert.deepEqual(await dynamo.ids(tableName), [sender, joining, stays].sort());
+    const logged = await logs.entry("broadcast");
+    assert.deepEqual([logged.delivered, logged.gone, logged.connecting], [1, 1, 2]);
   });
 
   it("counts and logs a failing recipient, keeps its record and still reaches the others", async function () {

@@ -173,6 +173,7 @@ describe("handler bundles under Lambda's runtime interface client (aws-lambda-ri
         delivered: 2,
         failed: 0,
         gone: 0,
+        connecting: 0,
         failures: {},
         durationMs: undefined,
       },

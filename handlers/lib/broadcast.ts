@@ -14,8 +14,13 @@ export interface Payloads {
 
 export interface BroadcastResult {
   delivered: number;
-  /** Recipients that had gone away; their records were deleted. */
+  /** Recipients that had gone away (410); their records were deleted. */
   gone: number;
+  /**
+   * Recipients that answered 410 while their record was too young to trust it: most likely
+   * still connecting (API Gateway answers 410 until `$connect` returns). Their records are kept.
+   */
+  connecting: number;
   /** Recipients whose post failed for any other reason; they were left alone. */
   failed: number;
   /** `failed`, by error name. */
@@ -29,7 +34,7 @@ export class BroadcastInterrupted extends Error {
     readonly cause: unknown,
   ) {
     super(
-      `Reading recipients failed after ${result.delivered + result.gone + result.failed} posts`,
+      `Reading recipients failed after ${result.delivered + result.gone + result.connecting + result.failed} posts`,
     );
     this.name = "BroadcastInterrupted";
   }
@@ -41,8 +46,11 @@ const MAX_FAILURES_LOGGED = 10;
 
 export interface BroadcastOptions {
   poster: ConnectionPoster;
-  /** Deletes the record of a connection that is gone. */
-  forget: (connectionId: string) => Promise<void>;
+  /**
+   * Deletes the record of a connection that answered 410 Gone; false when it kept the record
+   * because the client may still be connecting.
+   */
+  forget: (connectionId: string) => Promise<boolean>;
   /** Posts in flight at once. */
   concurrency: number;
   /** Epoch ms after which throttled posts are no longer retried (the Lambda's remaining time). */
@@ -73,7 +81,7 @@ export async function broadcast(
   const plain = payloads.plain === undefined ? undefined : Buffer.from(payloads.plain);
   const structured =
     payloads.structured === undefined ? undefined : Buffer.from(payloads.structured);
-  const result: BroadcastResult = { delivered: 0, gone: 0, failed: 0, failures: {} };
+  const result = emptyResult();
   const recipients = eachMember(pages);
 
   async function deliver({ connectionId, structured: wantsFrames }: RoomMember): Promise<void> {
@@ -84,10 +92,12 @@ export async function broadcast(
       result.delivered++;
     } catch (err) {
       if (err instanceof Error && err.name === "GoneException") {
-        result.gone++;
-        await forget(connectionId).catch((forgetErr: unknown) =>
-          logError("forget_failed", { connectionId, ...describeError(forgetErr) }),
-        );
+        const forgotten = await forget(connectionId).catch((forgetErr: unknown) => {
+          logError("forget_failed", { connectionId, ...describeError(forgetErr) });
+          return true; // gone all the same; the next broadcast tries again
+        });
+        if (forgotten) result.gone++;
+        else result.connecting++;
       } else {
         const error = describeError(err);
         countFailure(result.failures, error.errorName);
@@ -111,6 +121,11 @@ export async function broadcast(
   );
   if (failure) throw new BroadcastInterrupted(result, failure.reason);
   return result;
+}
+
+/** A result with nothing counted yet. */
+export function emptyResult(): BroadcastResult {
+  return { delivered: 0, gone: 0, connecting: 0, failed: 0, failures: {} };
 }
 
 // Error names come from responses: an own-property count, whatever the name ("constructor"...).

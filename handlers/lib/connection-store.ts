@@ -7,6 +7,7 @@ import {
   QueryCommand,
   QueryCommandOutput,
 } from "@aws-sdk/client-dynamodb";
+import { INTEGRATION_TIMEOUT_MS } from "./limits";
 
 /** The table's hash key (a string). The component and the local table declare it from here. */
 export const CONNECTION_KEY = "connectionId";
@@ -15,6 +16,8 @@ export const EXPIRY_ATTRIBUTE = "expiresAt";
 /** The room a connection joined: the partition key of the room index. */
 export const ROOM_ATTRIBUTE = "room";
 const CONNECTED_AT_ATTRIBUTE = "connectedAt";
+/** Epoch ms when `$connect` wrote the record, by the writing Lambda's clock. */
+const RECORDED_AT_ATTRIBUTE = "recordedAt";
 const NAME_ATTRIBUTE = "name";
 /** Present (`"chat.v1"`) only on connections that chose the structured subprotocol. */
 const PROTOCOL_ATTRIBUTE = "protocol";
@@ -31,6 +34,16 @@ export const ROOM_INDEX = {
   rangeKey: CONNECTION_KEY,
   nonKeyAttributes: [EXPIRY_ATTRIBUTE, NAME_ATTRIBUTE, PROTOCOL_ATTRIBUTE],
 } as const;
+
+/**
+ * How long after `$connect` writes a record a 410 Gone may still mean "not connected yet":
+ * API Gateway completes the handshake only once `$connect` returns, and fails it when
+ * `$connect` runs past the 29 s integration timeout, so a connection is established (or never
+ * will be) at most 29 s after its record was written, whatever ran before `$connect` (an
+ * authorizer, a cold start); 1 s more covers the Lambda hosts' clocks. Younger records survive
+ * a 410; an older one that gets a 410 is gone for good.
+ */
+export const GONE_GRACE_MS = INTEGRATION_TIMEOUT_MS + 1_000;
 
 /** The structured subprotocol's name, as clients ask for it in `Sec-WebSocket-Protocol`. */
 export const CHAT_PROTOCOL = "chat.v1";
@@ -60,13 +73,22 @@ export class ConnectionStore {
     private readonly options: ConnectionStoreOptions = {},
   ) {}
 
-  /** Records a connection that expires `ttlSeconds` after it connected. */
-  async add(record: ConnectionRecord, connectedAtMs: number, ttlSeconds: number): Promise<void> {
+  /**
+   * Records a connection that expires `ttlSeconds` after it connected, noting when it was
+   * written (`nowMs`) for the Gone cleanup (`forgetGone`).
+   */
+  async add(
+    record: ConnectionRecord,
+    connectedAtMs: number,
+    ttlSeconds: number,
+    nowMs: number = Date.now(),
+  ): Promise<void> {
     const item: Record<string, AttributeValue> = {
       [CONNECTION_KEY]: { S: record.connectionId },
       [ROOM_ATTRIBUTE]: { S: record.room },
       [NAME_ATTRIBUTE]: { S: record.name },
       [CONNECTED_AT_ATTRIBUTE]: { N: String(connectedAtMs) },
+      [RECORDED_AT_ATTRIBUTE]: { N: String(nowMs) },
       [EXPIRY_ATTRIBUTE]: { N: String(Math.floor(connectedAtMs / 1000) + ttlSeconds) },
     };
     if (record.structured) item[PROTOCOL_ATTRIBUTE] = { S: CHAT_PROTOCOL };
@@ -89,6 +111,30 @@ export class ConnectionStore {
       }),
     );
     return Item && isAlive(Item, nowMs) ? recordOf(Item) : undefined;
+  }
+
+  /**
+   * Forgets a connection that @connections answered 410 Gone for, unless its record is younger
+   * than `GONE_GRACE_MS`: that client may still be connecting. DynamoDB checks the age in the
+   * same request, so the rule holds whichever container deletes. False when the record was
+   * kept. A record without a write time (written by an older version) counts as old.
+   */
+  async forgetGone(connectionId: string, nowMs: number = Date.now()): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: { [CONNECTION_KEY]: { S: connectionId } },
+          ConditionExpression: "attribute_not_exists(#recordedAt) OR #recordedAt <= :cutOff",
+          ExpressionAttributeNames: { "#recordedAt": RECORDED_AT_ATTRIBUTE },
+          ExpressionAttributeValues: { ":cutOff": { N: String(nowMs - GONE_GRACE_MS) } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof Error && err.name === "ConditionalCheckFailedException") return false;
+      throw err;
+    }
   }
 
   /** Deletes a connection's record; resolves with what it held (undefined when there was none). */

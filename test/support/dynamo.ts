@@ -26,6 +26,8 @@ export interface SeededConnection {
   room?: string;
   name?: string;
   structured?: boolean;
+  /** When `$connect` would have written it (epoch ms); left out, none, as in an old record. */
+  recordedAt?: number;
 }
 
 function connectionItem(record: SeededConnection): Record<string, AttributeValue> {
@@ -36,6 +38,7 @@ function connectionItem(record: SeededConnection): Record<string, AttributeValue
     name: { S: record.name ?? "anonymous" },
   };
   if (record.structured) item.protocol = { S: CHAT_PROTOCOL };
+  if (record.recordedAt !== undefined) item.recordedAt = { N: String(record.recordedAt) };
   return item;
 }
 

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { HandlerName } from "../../handlers/routes";
+import { WebSocketEvent } from "../../local/gateway-events";
 import { LocalLambda, writeBundle } from "../../local/lambda-runtime";
 import { INTEGRATION_TIMEOUT_MS } from "../../handlers/lib/limits";
 import { CapturedLog } from "./captured-log";
@@ -15,7 +16,8 @@ export interface HandlerResult {
 }
 
 export interface TestHandler {
-  invoke(event: APIGatewayProxyWebsocketEventV2): Promise<HandlerResult>;
+  /** Runs the handler on an event built by a test or by the local gateway. */
+  invoke(event: APIGatewayProxyWebsocketEventV2 | WebSocketEvent): Promise<HandlerResult>;
   /** What the handler logged. Its worker's output arrives apart from its results: see `entry()`. */
   logs: CapturedLog;
   close(): Promise<void>;
