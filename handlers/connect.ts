@@ -1,6 +1,7 @@
-import type { APIGatewayProxyResultV2 } from "aws-lambda";
+import type { APIGatewayProxyResultV2, Context } from "aws-lambda";
 import { connectionStore } from "./lib/clients";
 import { connectionTtlSeconds } from "./lib/config";
+import { invocationDeadline } from "./lib/deadline";
 import { CHAT_PROTOCOL } from "./lib/connection-store";
 import { ConnectEvent, readJoinRequest } from "./lib/join-request";
 import { describeError, logError, logInfo } from "./lib/log";
@@ -12,7 +13,10 @@ import { respond } from "./lib/responses";
  * not accept. A client that offers `chat.v1` gets it selected: API Gateway completes the
  * handshake with the `Sec-WebSocket-Protocol` this handler returns, and none without it.
  */
-export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResultV2> => {
+export const handler = async (
+  event: ConnectEvent,
+  context?: Pick<Context, "getRemainingTimeInMillis">,
+): Promise<APIGatewayProxyResultV2> => {
   const { connectionId, connectedAt } = event.requestContext;
   const request = readJoinRequest(event);
   if (!request.ok) {
@@ -25,6 +29,7 @@ export const handler = async (event: ConnectEvent): Promise<APIGatewayProxyResul
       { connectionId, room, name, structured },
       connectedAt ?? Date.now(),
       connectionTtlSeconds(),
+      { deadline: invocationDeadline(context) },
     );
     return structured
       ? respond(200, "Connected", { "Sec-WebSocket-Protocol": CHAT_PROTOCOL })

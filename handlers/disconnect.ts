@@ -1,5 +1,6 @@
-import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { connectionStore } from "./lib/clients";
+import { invocationDeadline } from "./lib/deadline";
 import { describeError, logError } from "./lib/log";
 import { respond } from "./lib/responses";
 
@@ -9,10 +10,11 @@ import { respond } from "./lib/responses";
  */
 export const handler = async (
   event: APIGatewayProxyWebsocketEventV2,
+  context?: Pick<Context, "getRemainingTimeInMillis">,
 ): Promise<APIGatewayProxyResultV2> => {
   const { connectionId } = event.requestContext;
   try {
-    await connectionStore().remove(connectionId);
+    await connectionStore().remove(connectionId, { deadline: invocationDeadline(context) });
   } catch (err) {
     // Nobody is left to tell; the record expires by itself.
     logError("disconnect_failed", { connectionId, ...describeError(err) });

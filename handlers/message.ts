@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
-import { broadcast, BroadcastInterrupted, emptyResult, retryDeadline } from "./lib/broadcast";
+import { broadcast, BroadcastInterrupted, emptyResult } from "./lib/broadcast";
 import {
   BROADCAST_CONCURRENCY,
   connectionPoster,
@@ -8,6 +8,7 @@ import {
   replyTo,
 } from "./lib/clients";
 import { maxMessageFrameBytes, messageFrame } from "./lib/frames";
+import { invocationDeadline } from "./lib/deadline";
 import { describeError, logError, logInfo } from "./lib/log";
 import { errorReply, parseMessage } from "./lib/message";
 import { messageId } from "./lib/message-id";
@@ -26,15 +27,16 @@ export const handler = async (
   context?: Pick<Context, "getRemainingTimeInMillis">,
 ): Promise<APIGatewayProxyResultV2> => {
   const { connectionId, requestTimeEpoch } = event.requestContext;
+  const deadline = invocationDeadline(context);
   const store = connectionStore();
   const started = Date.now();
   const refuse = async (statusCode: number, error: string, reason: string, structured: boolean) => {
-    await replyTo(connectionId, errorReply(error, reason, messageShape(), structured));
+    await replyTo(connectionId, errorReply(error, reason, messageShape(), structured), deadline);
     return respond(statusCode, reason);
   };
   try {
     // First, because even an error reply is in the sender's format.
-    const sender = await store.get(connectionId);
+    const sender = await store.get(connectionId, { deadline });
     if (!sender) return await refuse(410, "NotConnected", NOT_CONNECTED, false);
     const message = parseMessage(event.body);
     if (!message.ok) return await refuse(400, "BadRequest", message.reason, sender.structured);
@@ -58,14 +60,14 @@ export const handler = async (
     }
 
     const result = await broadcast(
-      store.roomPages(sender.room),
+      store.roomPages(sender.room, { deadline }),
       { plain: message.payload, structured: frame },
       {
         poster: connectionPoster(),
         // Never a record younger than GONE_GRACE_MS: a 410 may mean "not connected yet".
-        forget: (id) => store.forgetGone(id),
+        forget: (id) => store.forgetGone(id, { deadline }),
         concurrency: BROADCAST_CONCURRENCY,
-        deadline: retryDeadline(context),
+        deadline,
       },
     );
     logInfo("broadcast", {
@@ -77,7 +79,7 @@ export const handler = async (
     return respond(200, "Sent");
   } catch (err) {
     // Only reading the table (the sender's record, then the room) can stop a broadcast, after
-    // the SDK's own retries; recipients already reached keep their copy.
+    // the SDK's own retries or at the deadline; recipients already reached keep their copy.
     const reached = err instanceof BroadcastInterrupted ? err.result : emptyResult();
     const cause = err instanceof BroadcastInterrupted ? err.cause : err;
     logError("broadcast_failed", {

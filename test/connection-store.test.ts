@@ -108,16 +108,16 @@ describe("ConnectionStore", function () {
       });
 
       it("keeps a record written less than GONE_GRACE_MS ago: that client may still be connecting", async function () {
-        await store.add(member("young"), now, 600, now - GONE_GRACE_MS + 1_000);
+        await store.add(member("young"), now, 600, { now: now - GONE_GRACE_MS + 1_000 });
         // Another container's store: the age is checked by DynamoDB, not by the writer.
         const cleaner = new ConnectionStore(dynamo.client, tableName);
-        assert.equal(await cleaner.forgetGone("young", now), false);
+        assert.equal(await cleaner.forgetGone("young", { now }), false);
         assert.deepEqual(await dynamo.ids(tableName), ["young"]);
       });
 
       it("deletes a record written GONE_GRACE_MS ago or earlier", async function () {
-        await store.add(member("old"), now - 60_000, 600, now - GONE_GRACE_MS);
-        assert.equal(await store.forgetGone("old", now), true);
+        await store.add(member("old"), now - 60_000, 600, { now: now - GONE_GRACE_MS });
+        assert.equal(await store.forgetGone("old", { now }), true);
         assert.deepEqual(await dynamo.ids(tableName), []);
       });
 

@@ -9,10 +9,11 @@ import {
 import { strict as assert } from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
-import { managementPoster, RetryPolicy } from "../handlers/lib/management";
+import { managementPoster, PostPolicy } from "../handlers/lib/management";
 
 interface Answer {
-  status: number;
+  /** `"hang"`: read the request, never answer. */
+  status: number | "hang";
   errorType?: string;
   body?: string;
 }
@@ -42,6 +43,7 @@ class ScriptedApi {
           remotePort: req.socket.remotePort,
         });
         const answer = this.script.length > 1 ? this.script.shift()! : this.script[0];
+        if (answer.status === "hang") return;
         const headers: http.OutgoingHttpHeaders = {
           "content-type": "application/json",
           "x-amzn-RequestId": "req-1",
@@ -78,7 +80,13 @@ class ScriptedApi {
 const ID = "R1kmxc2VNjMCFIA=";
 const DATA = Buffer.from("hello world");
 // Retries without waiting long: the tests check which errors are retried, not the timing.
-const FAST_RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
+const FAST_RETRY: PostPolicy = {
+  maxAttempts: 3,
+  baseDelayMs: 1,
+  maxDelayMs: 2,
+  requestTimeoutMs: 2_000,
+  minAttemptMs: 1,
+};
 const GONE: Answer = { status: 410, errorType: "GoneException" };
 const THROTTLED: Answer = { status: 429, errorType: "LimitExceededException" };
 
@@ -198,13 +206,56 @@ describe("@connections poster (signed keep-alive posts)", function () {
     assert.equal(api.received.length, 3);
   });
 
-  it("does not retry a throttled post past its deadline (the Lambda's remaining time)", async function () {
+  it("makes no retry that could not finish before the deadline (the invocation's)", async function () {
     api.answer(THROTTLED, { status: 200 });
+    const policy = { ...FAST_RETRY, minAttemptMs: 1_000 };
     const err = await rejection(
-      managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA, Date.now()),
+      managementPoster(api.endpoint, 4, policy).post(ID, DATA, Date.now() + 500),
     );
     assert.equal(err.name, "LimitExceededException");
     assert.equal(api.received.length, 1);
+  });
+
+  it("sends nothing once the deadline has passed, and says so (DeadlineExceeded)", async function () {
+    api.answer({ status: 200 });
+    const err = await rejection(
+      managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA, Date.now() - 1),
+    );
+    assert.equal(err.name, "DeadlineExceeded");
+    assert.equal(api.received.length, 0);
+  });
+
+  it("gives up on an unanswered post at the deadline when it comes before the request timeout", async function () {
+    api.answer({ status: "hang" });
+    const policy = { ...FAST_RETRY, requestTimeoutMs: 20_000 };
+    const started = Date.now();
+    const err = await rejection(
+      managementPoster(api.endpoint, 4, policy).post(ID, DATA, started + 300),
+    );
+    const waited = Date.now() - started;
+    assert.equal(err.name, "TimeoutError");
+    assert.ok(waited >= 250 && waited < 5_000, `gave up after ${waited} ms`);
+  });
+
+  it("never sends again a post that left and got no answer: it may have been delivered", async function () {
+    api.answer({ status: "hang" }, { status: 200 });
+    const policy = { ...FAST_RETRY, requestTimeoutMs: 100 };
+    const err = await rejection(managementPoster(api.endpoint, 4, policy).post(ID, DATA));
+    assert.equal(err.name, "TimeoutError");
+    assert.equal((err as GoneException).$metadata.attempts, 1);
+    assert.equal(api.received.length, 1);
+  });
+
+  it("retries a post that never left (connection refused) as the SDK would", async function () {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const err = await rejection(
+      managementPoster(`http://127.0.0.1:${port}/dev`, 4, FAST_RETRY).post(ID, DATA),
+    );
+    assert.equal((err as NodeJS.ErrnoException).code, "ECONNREFUSED");
+    assert.equal((err as GoneException).$metadata.attempts, 3);
   });
 
   it("retries a server fault (503) as the SDK would, and succeeds", async function () {

@@ -53,18 +53,8 @@ export interface BroadcastOptions {
   forget: (connectionId: string) => Promise<boolean>;
   /** Posts in flight at once. */
   concurrency: number;
-  /** Epoch ms after which throttled posts are no longer retried (the Lambda's remaining time). */
+  /** Epoch ms by which every post must be over: the invocation's deadline. */
   deadline?: number;
-}
-
-// Stop retrying throttled posts this long before the Lambda times out, to leave time to finish.
-const RETRY_MARGIN_MS = 1_000;
-
-/** When retries must stop for an invocation with `context` (none without one). */
-export function retryDeadline(context?: {
-  getRemainingTimeInMillis(): number;
-}): number | undefined {
-  return context ? Date.now() + context.getRemainingTimeInMillis() - RETRY_MARGIN_MS : undefined;
 }
 
 /**

@@ -17,11 +17,29 @@ import { MessageShape } from "./message";
 // alike; 128 leaves room for AWS's longer round trip without a socket per recipient.
 export const BROADCAST_CONCURRENCY = 128;
 
+// The SDK's default waits up to 300 s on a silent socket, past any Lambda's timeout. Here each
+// attempt gives up after DYNAMODB_ATTEMPT_TIMEOUT_MS (single-item calls take milliseconds, a
+// 1 MB Query page well under a second), there are at most 3 attempts (the SDK's standard mode),
+// and each call stops, retries included, at the invocation's deadline (ConnectionStore).
+const DYNAMODB_ATTEMPT_TIMEOUT_MS = 3_000;
+const DYNAMODB_CONNECT_TIMEOUT_MS = 1_000;
+const DYNAMODB_MAX_ATTEMPTS = 3;
+
 let store: ConnectionStore | undefined;
 export function connectionStore(): ConnectionStore {
-  store ??= new ConnectionStore(new DynamoDBClient({}), requireEnv(ENV.tableName), {
-    pageSize: pageSize(),
-  });
+  store ??= new ConnectionStore(
+    new DynamoDBClient({
+      maxAttempts: DYNAMODB_MAX_ATTEMPTS,
+      requestHandler: {
+        connectionTimeout: DYNAMODB_CONNECT_TIMEOUT_MS,
+        requestTimeout: DYNAMODB_ATTEMPT_TIMEOUT_MS,
+        // Without it, the SDK only logs a warning when an attempt passes requestTimeout.
+        throwOnRequestTimeout: true,
+      },
+    }),
+    requireEnv(ENV.tableName),
+    { pageSize: pageSize() },
+  );
   return store;
 }
 
@@ -39,10 +57,18 @@ export function messageShape(): MessageShape {
   };
 }
 
-/** Sends `text` to one connection only. A failure is logged: the sender may already be gone. */
-export async function replyTo(connectionId: string, text: string): Promise<void> {
+/**
+ * Sends `text` to one connection only, giving up at `deadline` (the invocation's). A failure is
+ * logged: the sender may already be gone. A 410 deletes nothing here: the next broadcast
+ * cleans up, with the same care for connections that are still connecting.
+ */
+export async function replyTo(
+  connectionId: string,
+  text: string,
+  deadline?: number,
+): Promise<void> {
   try {
-    await connectionPoster().post(connectionId, Buffer.from(text));
+    await connectionPoster().post(connectionId, Buffer.from(text), deadline);
   } catch (err) {
     logError("reply_failed", { connectionId, ...describeError(err) });
   }

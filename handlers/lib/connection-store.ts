@@ -7,6 +7,7 @@ import {
   QueryCommand,
   QueryCommandOutput,
 } from "@aws-sdk/client-dynamodb";
+import { sdkCallOptions } from "./deadline";
 import { INTEGRATION_TIMEOUT_MS } from "./limits";
 
 /** The table's hash key (a string). The component and the local table declare it from here. */
@@ -60,6 +61,14 @@ export interface ConnectionRecord {
 /** One recipient of a broadcast, as the room index holds it. */
 export type RoomMember = ConnectionRecord;
 
+/** How one call to the table runs. */
+export interface StoreCall {
+  /** Epoch ms at which the call, retries included, gives up (`AbortError`): the invocation's. */
+  deadline?: number;
+  /** The current time, epoch ms (tests set it). */
+  now?: number;
+}
+
 export interface ConnectionStoreOptions {
   /** Items per Query page; unset reads DynamoDB's full 1 MB pages. */
   pageSize?: number;
@@ -75,24 +84,27 @@ export class ConnectionStore {
 
   /**
    * Records a connection that expires `ttlSeconds` after it connected, noting when it was
-   * written (`nowMs`) for the Gone cleanup (`forgetGone`).
+   * written (`now`) for the Gone cleanup (`forgetGone`).
    */
   async add(
     record: ConnectionRecord,
     connectedAtMs: number,
     ttlSeconds: number,
-    nowMs: number = Date.now(),
+    { deadline, now = Date.now() }: StoreCall = {},
   ): Promise<void> {
     const item: Record<string, AttributeValue> = {
       [CONNECTION_KEY]: { S: record.connectionId },
       [ROOM_ATTRIBUTE]: { S: record.room },
       [NAME_ATTRIBUTE]: { S: record.name },
       [CONNECTED_AT_ATTRIBUTE]: { N: String(connectedAtMs) },
-      [RECORDED_AT_ATTRIBUTE]: { N: String(nowMs) },
+      [RECORDED_AT_ATTRIBUTE]: { N: String(now) },
       [EXPIRY_ATTRIBUTE]: { N: String(Math.floor(connectedAtMs / 1000) + ttlSeconds) },
     };
     if (record.structured) item[PROTOCOL_ATTRIBUTE] = { S: CHAT_PROTOCOL };
-    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
+    await this.client.send(
+      new PutItemCommand({ TableName: this.tableName, Item: item }),
+      sdkCallOptions(deadline),
+    );
   }
 
   /**
@@ -101,7 +113,7 @@ export class ConnectionStore {
    */
   async get(
     connectionId: string,
-    nowMs: number = Date.now(),
+    { deadline, now = Date.now() }: StoreCall = {},
   ): Promise<ConnectionRecord | undefined> {
     const { Item } = await this.client.send(
       new GetItemCommand({
@@ -109,8 +121,9 @@ export class ConnectionStore {
         Key: { [CONNECTION_KEY]: { S: connectionId } },
         ConsistentRead: true,
       }),
+      sdkCallOptions(deadline),
     );
-    return Item && isAlive(Item, nowMs) ? recordOf(Item) : undefined;
+    return Item && isAlive(Item, now) ? recordOf(Item) : undefined;
   }
 
   /**
@@ -119,7 +132,10 @@ export class ConnectionStore {
    * same request, so the rule holds whichever container deletes. False when the record was
    * kept. A record without a write time (written by an older version) counts as old.
    */
-  async forgetGone(connectionId: string, nowMs: number = Date.now()): Promise<boolean> {
+  async forgetGone(
+    connectionId: string,
+    { deadline, now = Date.now() }: StoreCall = {},
+  ): Promise<boolean> {
     try {
       await this.client.send(
         new DeleteItemCommand({
@@ -127,8 +143,9 @@ export class ConnectionStore {
           Key: { [CONNECTION_KEY]: { S: connectionId } },
           ConditionExpression: "attribute_not_exists(#recordedAt) OR #recordedAt <= :cutOff",
           ExpressionAttributeNames: { "#recordedAt": RECORDED_AT_ATTRIBUTE },
-          ExpressionAttributeValues: { ":cutOff": { N: String(nowMs - GONE_GRACE_MS) } },
+          ExpressionAttributeValues: { ":cutOff": { N: String(now - GONE_GRACE_MS) } },
         }),
+        sdkCallOptions(deadline),
       );
       return true;
     } catch (err) {
@@ -138,13 +155,17 @@ export class ConnectionStore {
   }
 
   /** Deletes a connection's record; resolves with what it held (undefined when there was none). */
-  async remove(connectionId: string): Promise<ConnectionRecord | undefined> {
+  async remove(
+    connectionId: string,
+    { deadline }: StoreCall = {},
+  ): Promise<ConnectionRecord | undefined> {
     const { Attributes } = await this.client.send(
       new DeleteItemCommand({
         TableName: this.tableName,
         Key: { [CONNECTION_KEY]: { S: connectionId } },
         ReturnValues: "ALL_OLD",
       }),
+      sdkCallOptions(deadline),
     );
     return Attributes ? recordOf(Attributes) : undefined;
   }
@@ -155,7 +176,10 @@ export class ConnectionStore {
    * trusted to be gone. The next page is read while the caller works through the current one.
    * The index is eventually consistent: a connection made a moment ago may be missing.
    */
-  async *roomPages(room: string, nowMs: number = Date.now()): AsyncGenerator<RoomMember[]> {
+  async *roomPages(
+    room: string,
+    { deadline, now = Date.now() }: StoreCall = {},
+  ): AsyncGenerator<RoomMember[]> {
     const query = (startKey?: Record<string, AttributeValue>): Promise<QueryCommandOutput> =>
       this.client.send(
         new QueryCommand({
@@ -166,11 +190,12 @@ export class ConnectionStore {
           ExpressionAttributeNames: { "#room": ROOM_ATTRIBUTE, "#exp": EXPIRY_ATTRIBUTE },
           ExpressionAttributeValues: {
             ":room": { S: room },
-            ":now": { N: String(Math.floor(nowMs / 1000)) },
+            ":now": { N: String(Math.floor(now / 1000)) },
           },
           ExclusiveStartKey: startKey,
           Limit: this.options.pageSize,
         }),
+        sdkCallOptions(deadline),
       );
     let next: Promise<QueryCommandOutput> | undefined = query();
     while (next) {

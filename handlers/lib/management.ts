@@ -13,27 +13,42 @@ import { ConnectionPostSigner } from "./sigv4";
 /** Sends one message to one connection; throws the @connections API's typed errors. */
 export interface ConnectionPoster {
   /**
-   * Posts `data` to `connectionId`. Throttled posts are retried with backoff until `deadline`
-   * (epoch ms; e.g. the Lambda's remaining time), after which the last error is thrown.
+   * Posts `data` to `connectionId`, over by `deadline` (epoch ms: the invocation's, see
+   * `invocationDeadline`): each attempt waits at most the time left, and no retry starts that
+   * could not finish in time. Throws the last error; `DeadlineExceeded` when no time was left
+   * to try at all.
+   *
+   * At most once when in doubt: a retry is made only when the post surely was not delivered
+   * (throttled, a server fault, a request that never fully left, a keep-alive socket the server
+   * had closed). A post sent and not answered in time may have reached the client, so it is
+   * not sent again: a lost message shows as a failure in the logs, a duplicate nowhere.
    */
   post(connectionId: string, data: Uint8Array, deadline?: number): Promise<void>;
 }
 
-export interface RetryPolicy {
+export interface PostPolicy {
   /** Attempts per post, the first one included. */
   maxAttempts: number;
   /** Backoff before retry n is a random delay in [0, min(maxDelayMs, baseDelayMs * 2^n)) ("full jitter"). */
   baseDelayMs: number;
   maxDelayMs: number;
+  /** An attempt not answered in this long (or by the deadline, if sooner) is abandoned. */
+  requestTimeoutMs: number;
+  /** A retry is made only if at least this long is left for it before the deadline. */
+  minAttemptMs: number;
 }
 
 // Full jitter spreads the retries of a throttled broadcast instead of sending them back in a
 // burst (AWS Architecture Blog, "Exponential Backoff And Jitter"); the SDK's standard retry
-// mode also makes 3 attempts.
-const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 };
-
-// A post that has not been answered in this long is abandoned (and counted as failed).
-const REQUEST_TIMEOUT_MS = 10_000;
+// mode also makes 3 attempts. A post answers in 20-40 ms within a region (docs/scaling.md):
+// a retry with less than 250 ms left would most likely be cut off.
+const DEFAULT_POST_POLICY: PostPolicy = {
+  maxAttempts: 3,
+  baseDelayMs: 100,
+  maxDelayMs: 2_000,
+  requestTimeoutMs: 10_000,
+  minAttemptMs: 250,
+};
 
 // Keyed by the response's error name: a Map, so that no name reaches an inherited member.
 const TYPED_EXCEPTIONS = new Map<
@@ -84,7 +99,7 @@ function keepAliveAgent(url: URL, maxSockets: number): http.Agent {
 export function managementPoster(
   endpoint: string,
   maxSockets: number,
-  retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+  policy: PostPolicy = DEFAULT_POST_POLICY,
 ): ConnectionPoster {
   const url = new URL(endpoint);
   const secure = url.protocol === "https:";
@@ -112,7 +127,13 @@ export function managementPoster(
     return signer.sign(connectionId, await client.config.credentials());
   }
 
-  async function send(connectionId: string, data: Uint8Array, attempts: number): Promise<void> {
+  /** One attempt, abandoned after `timeoutMs`. */
+  async function send(
+    connectionId: string,
+    data: Uint8Array,
+    attempts: number,
+    timeoutMs: number,
+  ): Promise<void> {
     const { path, headers } = await signedPost(connectionId, data);
     return new Promise<void>((resolve, reject) => {
       const req = transport.request(
@@ -121,32 +142,49 @@ export function managementPoster(
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) {
             res.resume();
-            res.once("end", resolve);
-            res.once("error", reject);
+            res.once("end", settle(resolve));
+            res.once("error", settle(reject));
             return;
           }
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.once("error", reject);
+          res.once("error", settle(reject));
           res.once("end", () =>
-            reject(serviceError(status, res.headers, Buffer.concat(chunks).toString(), attempts)),
+            settle(reject)(
+              serviceError(status, res.headers, Buffer.concat(chunks).toString(), attempts),
+            ),
           );
         },
       );
-      req.setTimeout(REQUEST_TIMEOUT_MS, () =>
-        req.destroy(
-          Object.assign(
-            new Error(`No answer from the @connections API in ${REQUEST_TIMEOUT_MS} ms`),
-            { name: "TimeoutError" },
+      // The whole attempt, answer included; not the socket's idle time.
+      const timer = setTimeout(
+        () =>
+          req.destroy(
+            Object.assign(new Error(`No answer from the @connections API in ${timeoutMs} ms`), {
+              name: "TimeoutError",
+            }),
           ),
-        ),
+        timeoutMs,
       );
+      function settle<T extends unknown[]>(done: (...args: T) => void): (...args: T) => void {
+        return (...args) => {
+          clearTimeout(timer);
+          done(...args);
+        };
+      }
+      let handedOff = false; // the whole request went to the OS, so the server may act on it
+      req.once("finish", () => (handedOff = true));
       req.once("error", (err: NodeJS.ErrnoException) => {
         // A keep-alive socket the server closed just as we reused it: the post never arrived
         // (Node's documented retry case for \`request.reusedSocket\`).
-        if (req.reusedSocket && err.code === "ECONNRESET")
-          Object.assign(err, { retryableReusedSocket: true });
-        reject(err);
+        const staleSocket = req.reusedSocket && err.code === "ECONNRESET";
+        settle(reject)(
+          Object.assign(err, {
+            notDelivered: staleSocket || !handedOff,
+            staleSocket,
+            $metadata: { attempts },
+          }),
+        );
       });
       req.end(data);
     });
@@ -155,11 +193,18 @@ export function managementPoster(
   return {
     async post(connectionId, data, deadline = Number.POSITIVE_INFINITY) {
       for (let attempt = 1; ; attempt++) {
+        const timeLeft = deadline - Date.now();
+        if (timeLeft <= 0) throw deadlineExceeded();
         try {
-          return await send(connectionId, data, attempt);
+          return await send(
+            connectionId,
+            data,
+            attempt,
+            Math.min(policy.requestTimeoutMs, timeLeft),
+          );
         } catch (err) {
-          const delay = retryDelay(err, attempt, retry);
-          if (delay === undefined || Date.now() + delay >= deadline) throw err;
+          const delay = retryDelay(err, attempt, policy);
+          if (delay === undefined || Date.now() + delay + policy.minAttemptMs > deadline) throw err;
           if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
         }
       }
@@ -167,24 +212,31 @@ export function managementPoster(
   };
 }
 
+function deadlineExceeded(): Error {
+  return Object.assign(new Error("No time left before the invocation's deadline: not posted"), {
+    name: "DeadlineExceeded",
+  });
+}
+
 /** The wait before the next attempt, or undefined when the error must not be retried. */
-function retryDelay(err: unknown, attempt: number, policy: RetryPolicy): number | undefined {
+function retryDelay(err: unknown, attempt: number, policy: PostPolicy): number | undefined {
   if (attempt >= policy.maxAttempts || !(err instanceof Error)) return undefined;
-  if ((err as { retryableReusedSocket?: boolean }).retryableReusedSocket) return 0;
-  if (!isTransient(err)) return undefined;
+  if (!surelyNotDelivered(err)) return undefined;
+  // A stale socket says nothing about the server's load: retry at once, on a fresh one.
+  if ((err as { staleSocket?: boolean }).staleSocket) return 0;
   return Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
 }
 
-// What the SDK's standard retry strategy also treats as worth another attempt: throttling,
-// server-side faults, and connections that failed or timed out.
-const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
-const TRANSIENT_NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"]);
+// The answers after which the SDK's standard retry strategy tries again: throttling and
+// server faults. The service answered, and an error answer means it did not deliver.
+const RETRIED_STATUS = new Set([429, 500, 502, 503, 504]);
 
-function isTransient(err: Error): boolean {
-  if (err.name === "LimitExceededException" || err.name === "TimeoutError") return true;
+/** True when `err` proves the post did not reach the client, so that a retry cannot duplicate it. */
+function surelyNotDelivered(err: Error): boolean {
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (status !== undefined) return TRANSIENT_STATUS.has(status);
-  return TRANSIENT_NETWORK_CODES.has((err as NodeJS.ErrnoException).code ?? "");
+  if (status !== undefined) return RETRIED_STATUS.has(status);
+  // No answer: only a request that never fully left, or met a stale keep-alive socket.
+  return (err as { notDelivered?: boolean }).notDelivered === true;
 }
 
 /** The exception the SDK would throw for this error response. */

@@ -1,8 +1,11 @@
 import * as http from "http";
 import { AddressInfo } from "net";
 
-/** What the fake @connections API answers for one connection, one call after another. */
-export type Answer = 200 | 410 | 429 | 500;
+/**
+ * What the fake @connections API answers for one connection, one call after another;
+ * `"hang"` reads the request and never answers.
+ */
+export type Answer = 200 | 410 | 429 | 500 | "hang";
 
 const ERROR_TYPES: Record<number, string> = {
   410: "GoneException",
@@ -68,6 +71,7 @@ export class FakeConnectionsApi {
       this.attempts.set(id, (this.attempts.get(id) ?? 0) + 1);
       const script = this.scripts.get(id) ?? [200];
       const status = script.length > 1 ? script.shift()! : script[0];
+      if (status === "hang") return;
       if (status === 200) {
         this.delivered.set(id, [
           ...(this.delivered.get(id) ?? []),

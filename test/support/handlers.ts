@@ -24,13 +24,15 @@ export interface TestHandler {
 }
 
 /**
- * Starts the deployable bundle of one handler with the environment the component gives it.
- * Its log lines go to `logs`, never to mocha's output.
+ * Starts the deployable bundle of one handler with the environment the component gives it,
+ * and a Lambda timeout of `timeoutMs` (API Gateway's 29 s unless a test wants less). Its log
+ * lines go to `logs`, never to mocha's output.
  */
 export async function startHandler(
   handler: HandlerName,
   environment: Record<string, string>,
   logs = new CapturedLog(),
+  timeoutMs: number = INTEGRATION_TIMEOUT_MS,
 ): Promise<TestHandler> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-handler-"));
   const bundlePath = await writeBundle(handler, dir);
@@ -40,7 +42,7 @@ export async function startHandler(
     LocalLambda.start({
       bundlePath,
       functionName: handler,
-      timeoutMs: INTEGRATION_TIMEOUT_MS,
+      timeoutMs,
       environment: {
         AWS_REGION: TEST_REGION,
         AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
