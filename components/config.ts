@@ -44,5 +44,6 @@ export function chatArgsFromConfig(config: ConfigSource): WebSocketChatArgs {
       memorySize: memory === undefined ? undefined : { message: memory },
     },
     logRetentionDays: number("logRetentionDays"),
+    kmsKeyArn: text("kmsKeyArn"),
   };
 }

@@ -27,6 +27,7 @@ import {
 } from "./support/component-mocks";
 
 const ROOT = path.resolve(__dirname, "..");
+const KEY_ARN = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const PROGRAM = path.join(ROOT, "index.ts");
 
 interface ConfigKeySchema {
@@ -94,6 +95,7 @@ describe("the stack program (index.ts)", () => {
       lambdaArchitecture: "x86_64",
       lambdaMemorySize: "3008",
       logRetentionDays: "7",
+      kmsKeyArn: KEY_ARN,
     };
     assert.deepEqual(
       Object.keys(config).sort(),
@@ -123,6 +125,10 @@ describe("the stack program (index.ts)", () => {
       assert.equal(record.named(`chat-${handler}-logs`).inputs.retentionInDays, 7);
     }
     assert.equal(record.named("chat-message").inputs.memorySize, 3008);
+    assert.deepEqual(record.ofType(TYPES.table)[0].inputs.serverSideEncryption, {
+      enabled: true,
+      kmsKeyArn: KEY_ARN,
+    });
   });
 
   it("refuses a lambdaArchitecture Lambda does not offer", async () => {
@@ -144,6 +150,7 @@ describe("the stack program (index.ts)", () => {
       lambdaArchitecture: DEFAULT_LAMBDA_ARCHITECTURE,
       lambdaMemorySize: DEFAULT_MEMORY_MB.message,
       logRetentionDays: DEFAULT_LOG_RETENTION_DAYS,
+      kmsKeyArn: "", // DynamoDB's AWS-owned key
     };
     assert.deepEqual(Object.keys(configSchema).sort(), Object.keys(defaults).sort());
     for (const [key, schema] of Object.entries(configSchema)) {
