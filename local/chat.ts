@@ -36,6 +36,11 @@ export interface LocalChatOptions {
   maxConnectionMs?: number;
   /** Delay added to every @connections call (for benchmarks). @default 0 */
   managementLatencyMs?: number;
+  /**
+   * Invocations of one function that run at once, each in a worker thread of its own; more wait
+   * for one to come free. @default 4
+   */
+  concurrency?: number;
   /** Receives one line per connect, message and disconnect. @default none */
   log?: (line: string) => void;
   /** Receives each line the functions log. @default this process's stdout and stderr */
@@ -178,6 +183,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
           // Each function's own timeout, as deployed.
           timeoutMs: settings.lambda.timeout[handler] * 1000,
           log: options.functionLog,
+          concurrency: options.concurrency,
         });
         functions.set(handler, lambda);
       }),

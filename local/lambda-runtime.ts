@@ -1,6 +1,8 @@
+import { randomUUID } from "crypto";
 import * as fs from "fs/promises";
 import * as path from "path";
 import * as readline from "readline";
+import { pathToFileURL } from "url";
 import { Worker } from "worker_threads";
 import { BUNDLE_FILE_NAME, bundleHandler } from "../handlers/bundle";
 import { HandlerName } from "../handlers/routes";
@@ -15,19 +17,30 @@ export async function writeBundle(handler: HandlerName, dir: string): Promise<st
   return file;
 }
 
+/** Concurrent invocations per function unless told otherwise: each one is a worker thread. */
+export const DEFAULT_CONCURRENCY = 4;
+/** A warm execution environment left idle this long is stopped, as Lambda reclaims idle ones. */
+export const DEFAULT_IDLE_MS = 60_000;
+// Invocations that may wait for a free environment; past this the function is throttled.
+const MAX_WAITING = 1_000;
+
 export interface LocalLambdaOptions {
-  /** The bundle to run (see `writeBundle`). */
+  /** The bundle to run (see `writeBundle`). Read once at start: it may be deleted afterwards. */
   bundlePath: string;
   functionName: string;
   /** The function's environment; from this process only PATH, LANG and TZ come along. */
   environment: Record<string, string>;
-  /** Like the Lambda timeout: an invocation running longer fails. */
+  /** The Lambda timeout: an invocation still running after this long is stopped. */
   timeoutMs: number;
   /**
    * Receives each line the function writes to stdout or stderr: what Lambda would send to
    * CloudWatch Logs. @default this process's stdout and stderr
    */
   log?: (line: string) => void;
+  /** Invocations that run at once, each in its own execution environment. @default 4 */
+  concurrency?: number;
+  /** An execution environment idle this long is stopped. @default 60 s */
+  idleMs?: number;
 }
 
 // What a function sees besides its own variables. Nothing else from this process leaks in, so
@@ -46,55 +59,64 @@ function functionEnvironment(options: LocalLambdaOptions): Record<string, string
   return { ...environment, ...options.environment };
 }
 
-interface Pending {
+/** An invocation error as Lambda reports it: a name and a message. */
+function lambdaError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name });
+}
+
+interface Invocation {
+  event: unknown;
   resolve(result: unknown): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+}
+
+/** What the pool hears from an environment. */
+interface EnvironmentEvents {
+  /** Its invocation has settled: it can take another. */
+  free(environment: ExecutionEnvironment): void;
+  /** It was stopped or died: it takes no more invocations. */
+  gone(environment: ExecutionEnvironment): void;
+}
+
+interface WorkerMessage {
+  ready?: boolean;
+  id?: string;
+  result?: unknown;
+  error?: { name: string; message: string };
 }
 
 /**
- * One Lambda function run locally: its bundle in a worker thread of its own, so that it has its
- * own environment and module state, as a Lambda container does. Invocations may overlap.
+ * One execution environment: a worker thread (its own isolate, module state and environment)
+ * that has loaded the bundle and runs one invocation at a time.
  */
-export class LocalLambda {
-  private nextId = 0;
-  private readonly pending = new Map<number, Pending>();
+class ExecutionEnvironment {
+  private current?: { id: string; invocation: Invocation; timer: NodeJS.Timeout };
+  private idleTimer?: NodeJS.Timeout;
+  /** Set once the worker is stopped or has died: it takes no more invocations. */
+  dead = false;
 
   private constructor(
     private readonly worker: Worker,
-    private readonly options: LocalLambdaOptions,
+    private readonly events: EnvironmentEvents,
   ) {
-    worker.on(
-      "message",
-      (message: { id: number; result?: unknown; error?: { name: string; message: string } }) => {
-        const call = this.pending.get(message.id);
-        if (!call) return;
-        this.pending.delete(message.id);
-        clearTimeout(call.timer);
-        if (message.error)
-          call.reject(
-            Object.assign(new Error(message.error.message), { name: message.error.name }),
-          );
-        else call.resolve(message.result);
-      },
-    );
-    worker.on("error", (err: Error) => this.failAll(err));
+    worker.on("message", (message: WorkerMessage) => this.settle(message));
+    worker.on("error", (err: Error) => this.die(lambdaError("Runtime.ExitError", err.message)));
     worker.on("exit", (code) =>
-      this.failAll(new Error(`${options.functionName} exited with code ${code}`)),
+      this.die(lambdaError("Runtime.ExitError", `the runtime exited with code ${code}`)),
     );
   }
 
-  /** How long an invocation may run before it is stopped. */
-  get timeoutMs(): number {
-    return this.options.timeoutMs;
-  }
-
-  static async start(options: LocalLambdaOptions): Promise<LocalLambda> {
+  /** Starts a worker and resolves once the bundle has loaded (Lambda's init phase). */
+  static async start(
+    options: LocalLambdaOptions,
+    source: string,
+    events: EnvironmentEvents,
+  ): Promise<ExecutionEnvironment> {
     const worker = new Worker(WORKER_SCRIPT, {
       workerData: {
-        bundlePath: options.bundlePath,
+        source,
+        bundleUrl: pathToFileURL(options.bundlePath).href,
         functionName: options.functionName,
-        timeoutMs: options.timeoutMs,
       },
       env: functionEnvironment(options),
       // Without a log sink, the worker's output goes straight to this process's.
@@ -105,45 +127,208 @@ export class LocalLambda {
       for (const output of [worker.stdout, worker.stderr])
         readline.createInterface({ input: output, crlfDelay: Infinity }).on("line", options.log);
     }
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (message: { ready?: boolean }) => {
-        if (message.ready) {
-          worker.off("error", reject);
-          resolve();
-        }
-      };
-      worker.once("message", onMessage);
-      worker.once("error", reject);
-    });
-    return new LocalLambda(worker, options);
-  }
-
-  /** Runs the handler on `event`; rejects when it throws or runs past its timeout. */
-  invoke<TResult = unknown>(event: unknown): Promise<TResult> {
-    const id = this.nextId++;
-    return new Promise<TResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(
-          Object.assign(new Error(`Task timed out after ${this.options.timeoutMs} ms`), {
-            name: "TimeoutError",
-          }),
-        );
-      }, this.options.timeoutMs);
-      this.pending.set(id, { resolve: resolve, reject, timer });
-      this.worker.postMessage({ id, event });
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.worker.terminate();
-  }
-
-  private failAll(error: Error): void {
-    for (const [id, call] of this.pending) {
-      clearTimeout(call.timer);
-      call.reject(error);
-      this.pending.delete(id);
+    let onMessage!: (message: WorkerMessage) => void;
+    let onError!: (err: Error) => void;
+    let onExit!: (code: number) => void;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        onMessage = (message) =>
+          message.ready ? resolve() : reject(new Error("unexpected message during init"));
+        onError = reject;
+        onExit = (code) => reject(new Error(`the runtime exited with code ${code}`));
+        worker.once("message", onMessage).once("error", onError).once("exit", onExit);
+      });
+    } catch (err) {
+      await worker.terminate();
+      throw lambdaError(
+        "Runtime.ImportModuleError",
+        `${options.functionName}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    } finally {
+      worker.off("message", onMessage).off("error", onError).off("exit", onExit);
     }
+    return new ExecutionEnvironment(worker, events);
+  }
+
+  /** Runs one invocation; the worker is stopped if it is still running after `timeoutMs`. */
+  run(invocation: Invocation, timeoutMs: number): void {
+    clearTimeout(this.idleTimer);
+    const id = randomUUID();
+    const timer = setTimeout(() => {
+      // Lambda stops the environment of a timed-out invocation: its in-flight work dies with it.
+      this.die(lambdaError("TimeoutError", `Task timed out after ${formatSeconds(timeoutMs)}`));
+    }, timeoutMs);
+    this.current = { id, invocation, timer };
+    this.worker.postMessage({ id, event: invocation.event, deadline: Date.now() + timeoutMs });
+  }
+
+  /** Marks the environment idle: it is stopped if nothing uses it within `idleMs`. */
+  park(idleMs: number): void {
+    this.idleTimer = setTimeout(() => void this.stop(), idleMs);
+    this.idleTimer.unref();
+  }
+
+  stop(): Promise<void> {
+    this.die(lambdaError("Runtime.ExitError", "the function was shut down"));
+    return this.worker.terminate().then(() => undefined);
+  }
+
+  private settle(message: WorkerMessage): void {
+    const current = this.current;
+    if (!current || message.id !== current.id) return;
+    this.current = undefined;
+    clearTimeout(current.timer);
+    if (message.error) {
+      current.invocation.reject(lambdaError(message.error.name, message.error.message));
+    } else {
+      current.invocation.resolve(message.result);
+    }
+    this.events.free(this);
+  }
+
+  private die(error: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    clearTimeout(this.idleTimer);
+    const current = this.current;
+    this.current = undefined;
+    if (current) {
+      clearTimeout(current.timer);
+      current.invocation.reject(error);
+    }
+    void this.worker.terminate();
+    this.events.gone(this);
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} seconds`;
+}
+
+/**
+ * One Lambda function run locally, with Lambda's concurrency model: each concurrent invocation
+ * runs in an execution environment of its own (a worker thread, with its own isolate, module
+ * state and environment variables), created on demand up to `concurrency`, reused while warm
+ * and stopped after `idleMs` idle. An invocation that reaches the timeout is stopped with its
+ * environment, as Lambda stops it; the next one gets a fresh environment (a cold start).
+ *
+ * Over `concurrency`, invocations wait for an environment to come free, in order: the local
+ * limit stands for this machine's capacity, not a reserved concurrency, and a deployed function
+ * (no reserved concurrency) would have scaled out instead. Past 1,000 waiting, invocations are
+ * throttled with Lambda's `TooManyRequestsException`.
+ */
+export class LocalLambda {
+  private readonly idle: ExecutionEnvironment[] = [];
+  private readonly waiting: Invocation[] = [];
+  private readonly all = new Set<ExecutionEnvironment>();
+  private starting = 0;
+  private closed = false;
+  private readonly concurrency: number;
+  private readonly idleMs: number;
+
+  private constructor(
+    private readonly options: LocalLambdaOptions,
+    private readonly source: string,
+  ) {
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new Error(`concurrency must be a whole number from 1, got ${this.concurrency}`);
+    }
+  }
+
+  /** Reads the bundle and starts one environment, so that a bundle that cannot load fails here. */
+  static async start(options: LocalLambdaOptions): Promise<LocalLambda> {
+    const lambda = new LocalLambda(options, await fs.readFile(options.bundlePath, "utf8"));
+    const environment = await lambda.startEnvironment();
+    lambda.release(environment);
+    return lambda;
+  }
+
+  /** How long an invocation may run before it is stopped. */
+  get timeoutMs(): number {
+    return this.options.timeoutMs;
+  }
+
+  /** Execution environments alive now, busy or idle. */
+  get environments(): number {
+    return this.all.size;
+  }
+
+  /** Runs the handler on `event`; rejects when it throws, times out or is throttled. */
+  invoke<TResult = unknown>(event: unknown): Promise<TResult> {
+    return new Promise<TResult>((resolve, reject) => {
+      const invocation: Invocation = { event, resolve, reject };
+      if (this.closed) return reject(lambdaError("Runtime.ExitError", "the function is closed"));
+      const environment = this.idle.pop();
+      if (environment) return environment.run(invocation, this.options.timeoutMs);
+      if (this.waiting.length >= MAX_WAITING) {
+        return reject(
+          lambdaError("TooManyRequestsException", "Rate Exceeded. (concurrency and queue full)"),
+        );
+      }
+      this.waiting.push(invocation);
+      this.scaleOut();
+    });
+  }
+
+  /** Stops every environment; invocations still running or waiting fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const invocation of this.waiting.splice(0)) {
+      invocation.reject(lambdaError("Runtime.ExitError", "the function was shut down"));
+    }
+    this.idle.length = 0;
+    await Promise.all([...this.all].map((environment) => environment.stop()));
+  }
+
+  /** Starts environments for waiting invocations, within the concurrency. */
+  private scaleOut(): void {
+    while (
+      this.starting < this.waiting.length &&
+      this.all.size + this.starting < this.concurrency
+    ) {
+      this.starting++;
+      this.startEnvironment().then(
+        (environment) => {
+          this.starting--;
+          this.release(environment);
+        },
+        (err: Error) => {
+          this.starting--;
+          // Lambda fails the invocation whose cold start failed; the next one tries again.
+          this.waiting.shift()?.reject(err);
+          if (!this.closed) this.scaleOut();
+        },
+      );
+    }
+  }
+
+  private async startEnvironment(): Promise<ExecutionEnvironment> {
+    const environment = await ExecutionEnvironment.start(this.options, this.source, {
+      free: (free) => this.release(free),
+      gone: (gone) => {
+        this.all.delete(gone);
+        const at = this.idle.indexOf(gone);
+        if (at >= 0) this.idle.splice(at, 1);
+        if (!this.closed) this.scaleOut(); // a replacement for anyone still waiting
+      },
+    });
+    this.all.add(environment);
+    return environment;
+  }
+
+  /** An environment is free: the next waiting invocation takes it, else it idles (warm). */
+  private release(environment: ExecutionEnvironment): void {
+    if (environment.dead) return;
+    if (this.closed) {
+      void environment.stop();
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) return environment.run(next, this.options.timeoutMs);
+    // Most recently used first: the rest stay idle long enough to be stopped.
+    this.idle.push(environment);
+    environment.park(this.idleMs);
   }
 }

@@ -1,16 +1,32 @@
-// Hosts one bundled Lambda handler in a worker thread, with the environment its function would
-// have on AWS. Plain JavaScript: it runs the deployable bundle as-is, with no TypeScript loader.
+// One Lambda execution environment: a bundled handler in a worker thread of its own, with the
+// environment its function would have on AWS, running one invocation at a time. Plain
+// JavaScript: it runs the deployable bundle as-is, with no TypeScript loader.
+import { registerHooks } from "node:module";
 import { parentPort, workerData } from "node:worker_threads";
-import { pathToFileURL } from "node:url";
 
-const { bundlePath, functionName, timeoutMs } = workerData;
-const module = await import(pathToFileURL(bundlePath).href);
+const { source, bundleUrl, functionName } = workerData;
 
-parentPort.on("message", async ({ id, event }) => {
-  const deadline = Date.now() + timeoutMs;
+// The bundle's text comes from the parent, so nothing needs to stay on disk; it still loads
+// under its file URL, which is what the bundle's `createRequire(import.meta.url)` needs.
+registerHooks({
+  resolve: (specifier, context, nextResolve) =>
+    specifier === bundleUrl
+      ? { url: bundleUrl, format: "module", shortCircuit: true }
+      : nextResolve(specifier, context),
+  load: (url, context, nextLoad) =>
+    url === bundleUrl ? { format: "module", source, shortCircuit: true } : nextLoad(url, context),
+});
+
+const module = await import(bundleUrl);
+if (typeof module.handler !== "function") {
+  throw new Error(`${functionName}: the bundle exports no handler function`);
+}
+
+parentPort.on("message", async ({ id, event, deadline }) => {
   const context = {
     functionName,
-    awsRequestId: `${functionName}-${id}`,
+    functionVersion: "$LATEST",
+    awsRequestId: id,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };
   try {

@@ -4,6 +4,7 @@ import { parseArgs } from "util";
 import { IDLE_TIMEOUT_MS, MAX_CONNECTION_MS } from "../handlers/lib/limits";
 import { exampleMessage } from "../handlers/lib/message";
 import { DEFAULT_PORT, DEFAULT_STACK, LocalChat, startLocalChat } from "./chat";
+import { DEFAULT_CONCURRENCY } from "./lambda-runtime";
 
 const DEFAULT_PERSIST_DIR = ".local-data";
 
@@ -24,6 +25,9 @@ Options (environment variable in brackets):
   --persist              same as --data-dir ${DEFAULT_PERSIST_DIR}
   --idle-timeout <s>     close connections idle this long       default ${IDLE_TIMEOUT_MS / 1000} (API Gateway's)
   --max-connection <s>   close connections open this long       default ${MAX_CONNECTION_MS / 1000} (API Gateway's)
+  --concurrency <n>      invocations of one function that run at once, each in a worker
+                         thread of its own; more wait their turn [CHAT_CONCURRENCY]
+                         default ${DEFAULT_CONCURRENCY}
   -h, --help             show this help
 
 Ctrl-C closes every connection (running $disconnect) and exits.
@@ -40,6 +44,7 @@ function parseCommandLine() {
       persist: { type: "boolean" },
       "idle-timeout": { type: "string" },
       "max-connection": { type: "string" },
+      concurrency: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -55,6 +60,11 @@ function parseCommandLine() {
     dataDir: dataDir ? path.resolve(dataDir) : undefined,
     idleTimeoutMs: optionalSeconds("--idle-timeout", values["idle-timeout"]),
     maxConnectionMs: optionalSeconds("--max-connection", values["max-connection"]),
+    concurrency: positiveInteger(
+      "--concurrency",
+      values.concurrency ?? env.CHAT_CONCURRENCY,
+      DEFAULT_CONCURRENCY,
+    ),
   };
 }
 
@@ -63,6 +73,12 @@ function integer(name: string, raw: string | undefined, fallback: number): numbe
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0)
     throw new UsageError(`${name} must be a whole number, got "${raw}"`);
+  return value;
+}
+
+function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
+  const value = integer(name, raw, fallback);
+  if (value < 1) throw new UsageError(`${name} must be at least 1, got "${raw}"`);
   return value;
 }
 

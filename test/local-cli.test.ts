@@ -119,6 +119,8 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
       "--persist",
       "CHAT_PORT",
       "CHAT_DATA_DIR",
+      "--concurrency",
+      "CHAT_CONCURRENCY",
     ]) {
       assert.ok(help.text.includes(flag), flag);
     }
@@ -128,5 +130,8 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
     const tooLong = track(startCli("--idle-timeout", "1e10"));
     assert.equal((await tooLong.exited).code, 2);
     assert.match(tooLong.text, /--idle-timeout must be a number of seconds from 0 to 2147483/);
+    const noConcurrency = track(startCli("--concurrency", "0"));
+    assert.equal((await noConcurrency.exited).code, 2);
+    assert.match(noConcurrency.text, /--concurrency must be at least 1/);
   });
 });
