@@ -88,6 +88,14 @@ export interface WebSocketChatLambdaArgs {
   timeout?: WebSocketChatPerHandler;
 }
 
+/**
+ * The arguments that take Inputs: a value, or another resource's output or a secret. Each is
+ * declared `pulumi.Input<...>` in `WebSocketChatArgs` (test/component-schema.test.ts keeps the two
+ * alike); the others shape the resources and are checked before anything is created, so they
+ * must be known values.
+ */
+export const INPUT_ARGUMENTS: readonly string[] = ["kmsKeyArn"];
+
 export interface WebSocketChatArgs {
   /**
    * The API Gateway stage: the last segment of the `wss://` URL. Defaults to the Pulumi stack
@@ -236,7 +244,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
       logRetentionDays,
       kmsKeyArn,
       tags,
-    } = resolveSettings(args, pulumi.getStack());
+    } = resolveSettings(plainWhereNeeded(args), pulumi.getStack());
     // The steps below are function declarations (SST's layout), which have no `this` of their own.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const parent = this;
@@ -481,4 +489,26 @@ function componentNameOf(name: string): string {
     );
   }
   return name;
+}
+
+/**
+ * `args`, refused where an argument that needs a known value holds an output. Other languages'
+ * SDKs pass such an argument as an output when the program gives it another resource's output
+ * or a secret (Pulumi's host wraps it to carry the dependency); TypeScript's types already
+ * refuse it.
+ */
+function plainWhereNeeded(args: WebSocketChatArgs): WebSocketChatArgs {
+  const check = (value: unknown, path: string): void => {
+    if (INPUT_ARGUMENTS.includes(path)) return;
+    if (pulumi.Output.isInstance(value)) {
+      throw new Error(
+        `WebSocketChat argument ${path} must be a value known before deployment, not another resource's output or a secret`,
+      );
+    }
+    if (value !== null && typeof value === "object") {
+      for (const [key, inner] of Object.entries(value)) check(inner, path ? `${path}.${key}` : key);
+    }
+  };
+  check(args, "");
+  return args;
 }

@@ -168,6 +168,26 @@ describe("WebSocketChat through the package's provider (other languages)", funct
     }
   });
 
+  it("refuses another resource's output or a secret where an argument needs a known value, naming it", async () => {
+    const constructFrom = async (inputs: pulumi.Inputs) => {
+      await startProgram();
+      try {
+        return await packageProvider().construct("chat", TYPE, inputs, {});
+      } finally {
+        await finishProgram();
+      }
+    };
+    // As Pulumi's host hands the component an argument that carries a dependency or a secret.
+    await assert.rejects(
+      constructFrom({ messageRoute: pulumi.output("pushmessage") }),
+      /WebSocketChat argument messageRoute must be a value known before deployment/,
+    );
+    await assert.rejects(
+      constructFrom({ lambda: { runtime: pulumi.secret("nodejs22.x") } }),
+      /WebSocketChat argument lambda\.runtime must be a value known before deployment/,
+    );
+  });
+
   it("refuses a value the class refuses, naming the argument", async () => {
     await assert.rejects(
       constructed({ lambda: { architecture: "arm32" as "arm64" } }),

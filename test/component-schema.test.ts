@@ -4,6 +4,7 @@ import * as path from "path";
 import * as ts from "typescript";
 import { parse } from "yaml";
 import { resolveSettings } from "../components/settings";
+import { INPUT_ARGUMENTS } from "../components/web-socket-chat";
 import {
   PACKAGE_DIR,
   PACKAGE_NAME,
@@ -343,6 +344,15 @@ describe("the package schema (pulumi package add)", function () {
       }
     });
     assert.ok(compared >= 8, `compared ${compared} stated defaults with the applied ones`);
+  });
+
+  it("takes Inputs exactly where the source says so, and INPUT_ARGUMENTS lists those arguments", () => {
+    const inputs: string[] = [];
+    eachInput((property, _declaration, path) => {
+      if (!property.plain) inputs.push(path.join("."));
+    });
+    assert.ok(inputs.includes("kmsKeyArn"), "a KMS key comes from another resource");
+    assert.deepEqual([...INPUT_ARGUMENTS].sort(), inputs.sort());
   });
 
   it("offers each enum's members, as the TypeScript const object lists them", () => {
