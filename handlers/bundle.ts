@@ -1,7 +1,7 @@
 import * as esbuild from "esbuild";
 import { isBuiltin } from "module";
 import * as path from "path";
-import { HandlerName } from "../handlers/routes";
+import { FunctionName } from "../handlers/routes";
 
 export const HANDLERS_DIR = __dirname;
 
@@ -38,14 +38,14 @@ const builtinsByRequire: esbuild.Plugin = {
   },
 };
 
-const bundles = new Map<HandlerName, Promise<string>>();
+const bundles = new Map<FunctionName, Promise<string>>();
 
 /**
  * Bundles `handlers/<name>.ts` into one minified ES module, AWS SDK included so that what
  * runs is exactly the locked version. The same bundle is deployed by the component and run
  * by the local gateway. Cached per process: every caller gets the same build.
  */
-export function bundleHandler(name: HandlerName): Promise<string> {
+export function bundleHandler(name: FunctionName): Promise<string> {
   let bundle = bundles.get(name);
   if (!bundle) {
     bundle = bundleModule(path.join(HANDLERS_DIR, `${name}.ts`));

@@ -8,6 +8,11 @@
 export const HANDLER_NAMES = ["connect", "disconnect", "message", "default"] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
+/** The `$connect` authorizer's module, `handlers/authorize.ts`: a function, but not a route. */
+export const AUTHORIZER_HANDLER = "authorize";
+/** Every module in handlers/ that is deployed as a Lambda function of its own. */
+export type FunctionName = HandlerName | typeof AUTHORIZER_HANDLER;
+
 export interface ChatRoute {
   /** The API Gateway route key, e.g. `$connect` or `sendmessage`. */
   routeKey: string;

@@ -3,6 +3,7 @@ import type {
   APIGatewayProxyWebsocketEventV2,
 } from "aws-lambda";
 import { randomBytes } from "crypto";
+import type { AuthorizerContext } from "./authorizer";
 
 /**
  * The Lambda proxy events API Gateway sends for WebSocket routes, shaped as the reference
@@ -24,6 +25,8 @@ export type WebSocketRequestContext = Omit<
   identity: { sourceIp: string; userAgent?: string };
   disconnectStatusCode?: number;
   disconnectReason?: string;
+  /** What the `$connect` authorizer let the connection in with (local/authorizer.ts). */
+  authorizer?: AuthorizerContext;
 };
 
 export type WebSocketEvent = Omit<APIGatewayProxyWebsocketEventV2, "requestContext"> & {
@@ -43,6 +46,8 @@ export interface ConnectionContext {
   userAgent?: string;
   /** Host header as the client sent it; $disconnect events carry it. */
   host: string;
+  /** Set by the `$connect` authorizer; every event of the connection carries it, as on AWS. */
+  authorizer?: AuthorizerContext;
 }
 
 /**
@@ -102,6 +107,7 @@ function requestContext(
       connection.userAgent === undefined
         ? { sourceIp: connection.sourceIp }
         : { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+    ...(connection.authorizer ? { authorizer: connection.authorizer } : {}),
   };
 }
 

@@ -4,6 +4,13 @@ import * as https from "https";
 import { AddressInfo, Socket } from "net";
 import { Duplex } from "stream";
 import { WebSocket, WebSocketServer } from "ws";
+import {
+  authorize,
+  authorizerEvent,
+  AuthorizerInvoker,
+  connectMethodArn,
+  LOCAL_ACCOUNT_ID,
+} from "./authorizer";
 import { ConnectionsBackend, connectionsApi } from "./connections-api";
 import {
   IDLE_TIMEOUT_MS,
@@ -44,6 +51,13 @@ export interface LocalGatewayOptions {
   integrationTimeoutMs?: number;
   /** Delay added to every @connections call, to model a network round trip. Default 0. */
   managementLatencyMs?: number;
+  /**
+   * The Lambda REQUEST authorizer on `$connect`, run as API Gateway runs one (local/authorizer.ts).
+   * @default none: every upgrade goes on to `$connect`
+   */
+  authorizer?: AuthorizerInvoker;
+  /** The Region in the ARNs the authorizer sees. @default "us-east-1" */
+  region?: string;
   /** One line per connect, message and disconnect. Never called on the @connections path. */
   log?: (line: string) => void;
   /**
@@ -101,6 +115,8 @@ export class LocalGateway extends EventEmitter {
   readonly managementEndpoint: string;
   readonly port: number;
   readonly apiId = randomApiId();
+  /** The ARN an authorizer's policy must allow: this API's stage's `$connect`. */
+  readonly connectMethodArn: string;
 
   private readonly routes: ReadonlyMap<string, RouteInvoker>;
   private readonly connections = new Map<string, Connection>();
@@ -129,6 +145,12 @@ export class LocalGateway extends EventEmitter {
     this.managementEndpoint = `http${secure}://${reachableHost}:${this.port}/${options.stage}`;
     this.routes = new Map(Object.entries(options.routes));
     this.selectRoute = routeSelector(options.routeSelectionExpression);
+    this.connectMethodArn = connectMethodArn(
+      options.region ?? "us-east-1",
+      LOCAL_ACCOUNT_ID,
+      this.apiId,
+      options.stage,
+    );
     this.idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.maxConnectionMs = options.maxConnectionMs ?? MAX_CONNECTION_MS;
     this.integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
@@ -325,6 +347,16 @@ export class LocalGateway extends EventEmitter {
       localPort: this.port,
       secure: this.options.tls !== undefined,
     });
+    if (this.options.authorizer) {
+      const decision = await authorize(
+        this.options.authorizer,
+        authorizerEvent(event, this.connectMethodArn),
+      );
+      if (decision.status !== 200) return { code: decision.status };
+      // From here on, every event of this connection carries what the authorizer said.
+      connection.context.authorizer = decision.authorizer;
+      event.requestContext.authorizer = decision.authorizer;
+    }
     try {
       return lambdaStatus(await this.integrate(invoke, event));
     } catch (err) {

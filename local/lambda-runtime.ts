@@ -5,12 +5,12 @@ import * as readline from "readline";
 import { pathToFileURL } from "url";
 import { Worker } from "worker_threads";
 import { BUNDLE_FILE_NAME, bundleHandler } from "../handlers/bundle";
-import { HandlerName } from "../handlers/routes";
+import { FunctionName } from "../handlers/routes";
 
 const WORKER_SCRIPT = path.join(__dirname, "lambda-worker.mjs");
 
 /** Writes the deployable bundle of `handler` to `dir/<handler>/index.mjs` and returns its path. */
-export async function writeBundle(handler: HandlerName, dir: string): Promise<string> {
+export async function writeBundle(handler: FunctionName, dir: string): Promise<string> {
   const file = path.join(dir, handler, BUNDLE_FILE_NAME);
   await fs.mkdir(path.dirname(file), { recursive: true });
   await fs.writeFile(file, await bundleHandler(handler));

@@ -4,6 +4,7 @@
  */
 
 import { CONNECTION_TTL_MARGIN_SECONDS, MAX_CONNECTION_MS } from "./limits";
+import type { JwtSettings } from "./access";
 
 /** Names of the environment variables the component sets on the Lambdas. */
 export const ENV = {
@@ -12,6 +13,12 @@ export const ENV = {
   connectionTtlSeconds: "CONNECTION_TTL_SECONDS",
   messageRoute: "MESSAGE_ROUTE",
   routeSelectionExpression: "ROUTE_SELECTION_EXPRESSION",
+  /** The authorizer's settings (handlers/authorize.ts); only its own function gets them. */
+  accessTokenSha256: "ACCESS_TOKEN_SHA256",
+  authIssuer: "AUTH_ISSUER",
+  authAudience: "AUTH_AUDIENCE",
+  authJwksUri: "AUTH_JWKS_URI",
+  authNameClaim: "AUTH_NAME_CLAIM",
   /** Optional: items per Query page (unset: DynamoDB's 1 MB pages). Tests use it to force paging. */
   pageSize: "QUERY_PAGE_SIZE",
 } as const;
@@ -36,6 +43,32 @@ export function handlerEnvironment<Value>(
     [ENV.messageRoute]: settings.messageRoute,
     [ENV.routeSelectionExpression]: settings.routeSelectionExpression,
   };
+}
+
+/**
+ * Who may connect: clients that present the shared token (of which the authorizer holds only
+ * the SHA-256), or a JWT from the OIDC issuer for the audience, or either when both are set.
+ * Neither: anyone, and there is no authorizer.
+ */
+export interface AccessControl<Value = string> {
+  accessTokenSha256?: Value;
+  jwt?: JwtSettings;
+}
+
+/** The authorizer function's environment variables: its own, given to no other function. */
+export function authorizerEnvironment<Value>(
+  access: AccessControl<Value>,
+): Record<string, Value | string> {
+  const environment: Record<string, Value | string> = {};
+  if (access.accessTokenSha256 !== undefined)
+    environment[ENV.accessTokenSha256] = access.accessTokenSha256;
+  if (access.jwt) {
+    environment[ENV.authIssuer] = access.jwt.issuer;
+    environment[ENV.authAudience] = access.jwt.audience;
+    if (access.jwt.jwksUri) environment[ENV.authJwksUri] = access.jwt.jwksUri;
+    environment[ENV.authNameClaim] = access.jwt.nameClaim;
+  }
+  return environment;
 }
 
 // API Gateway closes every connection after 2 hours: keep records a little longer than that.

@@ -2,7 +2,7 @@ import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HandlerName } from "../../handlers/routes";
+import { FunctionName } from "../../handlers/routes";
 import { WebSocketEvent } from "../../local/gateway-events";
 import { LocalLambda, writeBundle } from "../../local/lambda-runtime";
 import { INTEGRATION_TIMEOUT_MS } from "../../handlers/lib/limits";
@@ -29,7 +29,7 @@ export interface TestHandler {
  * lines go to `logs`, never to mocha's output.
  */
 export async function startHandler(
-  handler: HandlerName,
+  handler: FunctionName,
   environment: Record<string, string>,
   logs = new CapturedLog(),
   timeoutMs: number = INTEGRATION_TIMEOUT_MS,
