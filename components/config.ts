@@ -1,4 +1,5 @@
-import type { LambdaArchitecture } from "./settings";
+import type * as pulumi from "@pulumi/pulumi";
+import { checkAccessToken, type LambdaArchitecture } from "./settings";
 import type { WebSocketChatArgs } from "./web-socket-chat";
 
 /**
@@ -10,6 +11,8 @@ import type { WebSocketChatArgs } from "./web-socket-chat";
 /** What both readers offer: a key's value as text, undefined when unset. */
 export interface ConfigSource {
   get(key: string): string | undefined;
+  /** The value as a secret Output, where the reader has secrets (`pulumi.Config` does). */
+  getSecret?(key: string): pulumi.Output<string> | undefined;
 }
 
 /** The arguments the stack's configuration sets; an empty value counts as unset. */
@@ -28,6 +31,13 @@ export function chatArgsFromConfig(config: ConfigSource): WebSocketChatArgs {
     return parsed;
   };
   const memory = number("lambdaMemorySize");
+  // `pulumi config set --secret accessToken ...`: checked while its value is at hand (the
+  // component checks an Output only once it resolves), then kept a secret.
+  const plainToken = text("accessToken");
+  const accessToken =
+    plainToken === undefined ? undefined : (config.getSecret?.("accessToken") ?? plainToken);
+  if (plainToken !== undefined) checkAccessToken(plainToken);
+  const jwtKeys = ["authIssuer", "authAudience", "authJwksUri"];
   return {
     stageName: text("stageName"),
     routeSelectionExpression: text("routeSelectionExpression"),
@@ -45,5 +55,20 @@ export function chatArgsFromConfig(config: ConfigSource): WebSocketChatArgs {
     },
     logRetentionDays: number("logRetentionDays"),
     kmsKeyArn: text("kmsKeyArn"),
+    messageRateLimit: {
+      burst: number("messageRateBurst"),
+      perSecond: number("messageRatePerSecond"),
+    },
+    access: {
+      accessToken,
+      jwt: jwtKeys.some((key) => text(key) !== undefined)
+        ? {
+            issuer: text("authIssuer") ?? "",
+            audience: text("authAudience") ?? "",
+            jwksUri: text("authJwksUri"),
+            nameClaim: text("authNameClaim"),
+          }
+        : undefined,
+    },
   };
 }

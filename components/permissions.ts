@@ -67,6 +67,15 @@ export function allowTableKey(keyArn: pulumi.Input<string>): PolicyStatement {
 }
 
 /**
+ * The message route's rate limit: conditionally updating the sender's own record
+ * (handlers/lib/rate-limit.ts), which it reads with `allowGetConnection`. UpdateItem could
+ * create a record; the limiter's conditions never let it.
+ */
+export function allowUpdateRateLimit(table: aws.dynamodb.Table): PolicyStatement {
+  return { Effect: "Allow", Action: ["dynamodb:UpdateItem"], Resource: table.arn };
+}
+
+/**
  * Sending messages to clients through this API's stage. The HTTP method sits in the ARN:
  * `POST` allows PostToConnection only (GetConnection and DeleteConnection would need `GET` or
  * `DELETE` there), which is all the handlers do. The trailing `*` matters: ids end in `=`.

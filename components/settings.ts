@@ -1,4 +1,7 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_NAME_CLAIM, JwtSettings, trustedUrl } from "../handlers/lib/access";
 import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
+import { DEFAULT_RATE_LIMIT, RateLimit } from "../handlers/lib/rate-limit";
 import {
   DEFAULT_MESSAGE_ROUTE,
   DEFAULT_ROUTE_SELECTION_EXPRESSION,
@@ -7,7 +10,9 @@ import {
 } from "../handlers/routes";
 import type {
   PerHandler,
+  WebSocketChatAccess,
   WebSocketChatArgs,
+  WebSocketChatJwtAccess,
   WebSocketChatPerHandler,
   WebSocketChatThrottle,
 } from "./web-socket-chat";
@@ -53,14 +58,39 @@ export const DEFAULT_TIMEOUT_SECONDS: PerHandler<number> = {
   default: 10,
 };
 export const DEFAULT_LOG_RETENTION_DAYS = 14;
+// The authorizer checks one token: a hash, or a signature against cached keys.
+export const AUTHORIZER_MEMORY_MB = 256;
+export const AUTHORIZER_TIMEOUT_SECONDS = 10;
+/** Access tokens shorter than this are too easy to guess, even at the stage's throttle. */
+export const MIN_ACCESS_TOKEN_LENGTH = 16;
+
+/**
+ * Who may connect, resolved: a shared token, JWTs from an issuer, either, or (neither) anyone.
+ * An access token stays as given (a secret Output, usually): the component hands the authorizer
+ * only its SHA-256.
+ */
+export interface AccessSettings {
+  accessToken?: pulumi.Input<string>;
+  jwt?: JwtSettings;
+}
+
+/** Whether anyone may connect: no token, no issuer, no authorizer. */
+export function isOpen(access: AccessSettings): boolean {
+  return access.accessToken === undefined && access.jwt === undefined;
+}
 
 /** Every argument resolved: what the component deploys and what local mode runs. */
 export type ChatSettings = Required<
-  Omit<WebSocketChatArgs, "stageName" | "throttle" | "lambda" | "kmsKeyArn">
+  Omit<
+    WebSocketChatArgs,
+    "stageName" | "throttle" | "lambda" | "kmsKeyArn" | "messageRateLimit" | "access"
+  >
 > & {
   stageName: string;
   /** Unset: DynamoDB's AWS-owned key. */
   kmsKeyArn?: WebSocketChatArgs["kmsKeyArn"];
+  messageRateLimit: RateLimit;
+  access: AccessSettings;
   throttle: Required<WebSocketChatThrottle>;
   lambda: {
     runtime: string;
@@ -143,7 +173,52 @@ export function resolveSettings(args: WebSocketChatArgs, stack: string): ChatSet
     ),
     kmsKeyArn: args.kmsKeyArn === undefined ? undefined : kmsKeyArnOf(args.kmsKeyArn),
     tags: args.tags ?? {},
+    messageRateLimit: {
+      burst: integerIn(
+        "messageRateLimit.burst",
+        args.messageRateLimit?.burst ?? DEFAULT_RATE_LIMIT.burst,
+        0,
+      ),
+      perSecond: numberFrom(
+        "messageRateLimit.perSecond",
+        args.messageRateLimit?.perSecond ?? DEFAULT_RATE_LIMIT.perSecond,
+        0,
+      ),
+    },
+    access: accessOf(args.access ?? {}),
   };
+}
+
+function accessOf({ accessToken, jwt }: WebSocketChatAccess): AccessSettings {
+  // A secret Output is checked when its value is known (the component does it then).
+  if (typeof accessToken === "string") checkAccessToken(accessToken);
+  return { accessToken, jwt: jwt && jwtOf(jwt) };
+}
+
+function jwtOf(jwt: WebSocketChatJwtAccess): JwtSettings {
+  if (!jwt.issuer) throw new Error("access.jwt.issuer must be set (the OIDC issuer URL)");
+  trustedUrl(jwt.issuer, "access.jwt.issuer");
+  if (jwt.jwksUri !== undefined) trustedUrl(jwt.jwksUri, "access.jwt.jwksUri");
+  // Without an audience, any token the issuer signs for any application would let a client in.
+  if (!jwt.audience)
+    throw new Error("access.jwt.audience must be set (the application's client id)");
+  const nameClaim = jwt.nameClaim ?? DEFAULT_NAME_CLAIM;
+  if (nameClaim === "") throw new Error("access.jwt.nameClaim must not be empty");
+  return { issuer: jwt.issuer, audience: jwt.audience, jwksUri: jwt.jwksUri, nameClaim };
+}
+
+/**
+ * Throws unless `token` can be a shared access token: long enough not to be guessed, and
+ * printable without spaces, so that it travels as `Bearer <token>` or in a query string.
+ */
+export function checkAccessToken(token: string): string {
+  if (!/^[\x21-\x7e]+$/.test(token) || token.length < MIN_ACCESS_TOKEN_LENGTH) {
+    throw new Error(
+      `accessToken must be at least ${MIN_ACCESS_TOKEN_LENGTH} printable characters without spaces, ` +
+        "for example: openssl rand -base64 32",
+    );
+  }
+  return token;
 }
 
 /** `defaults`, with each handler's value replaced where `overrides` sets one, each checked. */
@@ -217,6 +292,13 @@ function oneOf<T>(name: string, value: T, allowed: readonly T[]): T {
 function positiveNumber(name: string, value: number): number {
   if (!(Number.isFinite(value) && value > 0)) {
     throw new Error(`${name} must be greater than 0, got ${value}`);
+  }
+  return value;
+}
+
+function numberFrom(name: string, value: number, min: number): number {
+  if (!(Number.isFinite(value) && value >= min)) {
+    throw new Error(`${name} must be a number from ${min} on, got ${value}`);
   }
   return value;
 }

@@ -1,11 +1,27 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { handlerEnvironment } from "../handlers/lib/config";
+import { accessTokenDigest } from "../handlers/lib/access";
+import { authorizerEnvironment, handlerEnvironment } from "../handlers/lib/config";
+import { isRateLimited } from "../handlers/lib/rate-limit";
 import { CONNECTIONS_TABLE, keyAttributes, TableSchema } from "../handlers/lib/tables";
-import { ChatRoute, chatRoutes, HandlerName } from "../handlers/routes";
+import {
+  AUTHORIZER_HANDLER,
+  ChatRoute,
+  chatRoutes,
+  FunctionName,
+  HandlerName,
+} from "../handlers/routes";
 import { BUNDLE_FILE_NAME, BUNDLE_HANDLER, bundleHandler } from "../handlers/bundle";
-import { LambdaArchitecture, resolveSettings } from "./settings";
+import {
+  AccessSettings,
+  AUTHORIZER_MEMORY_MB,
+  AUTHORIZER_TIMEOUT_SECONDS,
+  checkAccessToken,
+  isOpen,
+  LambdaArchitecture,
+  resolveSettings,
+} from "./settings";
 import {
   allowDeleteConnection,
   allowPostToConnections,
@@ -13,6 +29,7 @@ import {
   allowGetConnection,
   allowQueryRoom,
   allowTableKey,
+  allowUpdateRateLimit,
   allowWriteLogs,
   LAMBDA_ASSUME_ROLE_POLICY,
   policyDocument,
@@ -94,7 +111,68 @@ export interface WebSocketChatLambdaArgs {
  * alike); the others shape the resources and are checked before anything is created, so they
  * must be known values.
  */
-export const INPUT_ARGUMENTS: readonly string[] = ["kmsKeyArn"];
+export const INPUT_ARGUMENTS: readonly string[] = ["kmsKeyArn", "access.accessToken"];
+
+/** A per-connection token bucket: a burst, then a sustained rate. */
+export interface WebSocketChatMessageRateLimit {
+  /**
+   * Messages one connection may broadcast at once, from a full allowance. 0 turns the limit off.
+   * Defaults to `10`.
+   */
+  burst?: number;
+  /**
+   * Messages per second one connection may broadcast on average (the allowance refills at this
+   * rate). 0 turns the limit off. Defaults to `1`.
+   */
+  perSecond?: number;
+}
+
+/** JWTs from an OpenID Connect issuer. */
+export interface WebSocketChatJwtAccess {
+  /**
+   * The OIDC issuer, exactly as tokens carry it in `iss`, such as
+   * `https://cognito-idp.ap-northeast-1.amazonaws.com/ap-northeast-1_AbCdEf123`. Its keys come
+   * from `{issuer}/.well-known/openid-configuration` unless `jwksUri` is set. https only.
+   */
+  issuer: string;
+  /**
+   * The audience tokens must be issued for (`aud`): your application's client id. For Cognito,
+   * ID tokens carry it; access tokens do not.
+   */
+  audience: string;
+  /**
+   * Where the issuer publishes its keys, to skip the discovery document. Defaults to the
+   * `jwks_uri` of the issuer's discovery document.
+   */
+  jwksUri?: string;
+  /**
+   * The claim that holds the display name the routes see as `requestContext.authorizer.name`.
+   * A token without it gets its subject. Defaults to `"name"`.
+   */
+  nameClaim?: string;
+}
+
+/**
+ * Who may connect. Set `accessToken`, `jwt` or both (a client then presents either); set
+ * neither, and anyone may. Otherwise a Lambda REQUEST authorizer guards `$connect`: a client
+ * presents its token as
+ * `Authorization: Bearer <token>` or, from a browser (which cannot set headers on a WebSocket),
+ * as `?token=<token>`. Refused clients get HTTP 401 and never reach `$connect`.
+ */
+export interface WebSocketChatAccess {
+  /**
+   * A shared secret every client presents. Pass it as a secret
+   * (`config.requireSecret("accessToken")`): the authorizer is given only its SHA-256, and
+   * compares in constant time. At least 16 printable characters without spaces. Defaults to
+   * none.
+   */
+  accessToken?: pulumi.Input<string>;
+  /**
+   * JWTs from an OIDC issuer such as Cognito or Auth0, verified against the issuer's keys.
+   * Defaults to none.
+   */
+  jwt?: WebSocketChatJwtAccess;
+}
 
 export interface WebSocketChatArgs {
   /**
@@ -156,6 +234,27 @@ export interface WebSocketChatArgs {
    */
   kmsKeyArn?: pulumi.Input<string>;
   /**
+   * The per-connection limit on broadcasts, kept with each connection's record so that it holds
+   * across Lambda containers. A message over the limit is not broadcast; its sender gets a
+   * `RateLimited` error that says when to send again. Costs a conditional DynamoDB write per
+   * broadcast message (docs/scaling.md). Defaults to a burst of 10 messages, then 1 a second.
+   * @example
+   * ```ts
+   * { messageRateLimit: { burst: 0 } } // no limit
+   * ```
+   */
+  messageRateLimit?: WebSocketChatMessageRateLimit;
+  /**
+   * Who may connect: anyone, holders of a shared access token, or holders of a JWT from an
+   * OIDC issuer. Defaults to anyone (no authorizer).
+   * @example
+   * ```ts
+   * { access: { accessToken: config.requireSecret("accessToken") } }
+   * { access: { jwt: { issuer: "https://example.auth0.com/", audience: "my-client-id" } } }
+   * ```
+   */
+  access?: WebSocketChatAccess;
+  /**
    * Tags for every child resource that takes tags (API, stage, table, functions, roles,
    * log groups). Defaults to no tags.
    * @example
@@ -195,6 +294,28 @@ export interface WebSocketChatHandlers {
   /** The `$default` route: answers a message no other route takes. */
   default: WebSocketChatRouteHandler;
 }
+
+/** The `$connect` authorizer and what it is made of. */
+interface ChatAuthorizer {
+  /** The API Gateway REQUEST authorizer, attached to `$connect`. */
+  authorizer: aws.apigatewayv2.Authorizer;
+  /** Lets API Gateway invoke the function as this API's authorizer only. */
+  permission: aws.lambda.Permission;
+  /** The authorizer function (handlers/authorize.ts). */
+  function: aws.lambda.Function;
+  /** The function's own role. */
+  role: aws.iam.Role;
+  /** The role's whole permission set: writing its own logs, nothing else. */
+  rolePolicy: aws.iam.RolePolicy;
+  /** The function's log group. */
+  logGroup: aws.cloudwatch.LogGroup;
+}
+
+/** A Lambda function with its own role, inline policy and log group. */
+type ChatFunction = Pick<
+  WebSocketChatRouteHandler,
+  "function" | "role" | "rolePolicy" | "logGroup"
+>;
 
 /**
  * A complete WebSocket chat: an API Gateway WebSocket API whose routes run the Lambda
@@ -244,6 +365,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
       logRetentionDays,
       kmsKeyArn,
       tags,
+      messageRateLimit,
+      access,
     } = resolveSettings(plainWhereNeeded(args), pulumi.getStack());
     // The steps below are function declarations (SST's layout), which have no `this` of their own.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -266,9 +389,11 @@ export class WebSocketChat extends pulumi.ComponentResource {
         allowDeleteConnection(table),
         ...tableKey,
         allowPostToConnections(api, stageName),
+        ...(isRateLimited(messageRateLimit) ? [allowUpdateRateLimit(table)] : []),
       ],
       default: [allowGetConnection(table), ...tableKey, allowPostToConnections(api, stageName)],
     };
+    const authorizer = isOpen(access) ? undefined : createAuthorizer(access);
     // One route per handler (handlers/routes.ts), so the handler names the route's resources.
     const handlers = Object.fromEntries(
       chatRoutes(messageRoute).map((route) => [route.handler, createRouteHandler(route)]),
@@ -331,8 +456,16 @@ export class WebSocketChat extends pulumi.ComponentResource {
       );
     }
 
-    /** One route: its function with its own role, log group and grants, and the wiring to the API. */
-    function createRouteHandler({ routeKey, handler }: ChatRoute): WebSocketChatRouteHandler {
+    /** A function with its own role, log group and grants (besides writing its own logs). */
+    function createFunction(
+      handler: FunctionName,
+      statements: PolicyStatement[],
+      settings: {
+        memorySize: number;
+        timeout: number;
+        environment: Record<string, pulumi.Input<string>>;
+      },
+    ): ChatFunction {
       const prefix = `${name}-${handler}`;
       const functionName = handlerResourceName(name, handler);
       const logGroup = new aws.cloudwatch.LogGroup(
@@ -348,7 +481,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
       );
       const rolePolicy = new aws.iam.RolePolicy(
         `${prefix}-policy`,
-        { role: role.id, policy: policyDocument([...grants[handler], allowWriteLogs(logGroup)]) },
+        { role: role.id, policy: policyDocument([...statements, allowWriteLogs(logGroup)]) },
         { parent },
       );
       const fn = new aws.lambda.Function(
@@ -358,8 +491,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
           role: role.arn,
           runtime: lambda.runtime,
           architectures: [lambda.architecture],
-          memorySize: lambda.memorySize[handler],
-          timeout: lambda.timeout[handler],
+          memorySize: settings.memorySize,
+          timeout: settings.timeout,
           handler: BUNDLE_HANDLER,
           code: pulumi.output(bundleHandler(handler)).apply(
             (code) =>
@@ -367,16 +500,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
                 [BUNDLE_FILE_NAME]: new pulumi.asset.StringAsset(code),
               }),
           ),
-          // Every function gets the same settings: the handlers read only what they use.
-          environment: {
-            variables: handlerEnvironment<pulumi.Input<string>>({
-              tableName: table.name,
-              managementEndpoint,
-              connectionTtlSeconds,
-              messageRoute,
-              routeSelectionExpression,
-            }),
-          },
+          environment: { variables: settings.environment },
           loggingConfig: { logGroup: logGroup.name, logFormat: "JSON" },
           tags,
         },
@@ -384,13 +508,33 @@ export class WebSocketChat extends pulumi.ComponentResource {
         // permissions exist, not merely its role.
         { parent, dependsOn: [rolePolicy] },
       );
+      return { function: fn, role, rolePolicy, logGroup };
+    }
+
+    /** One route: its function, and the wiring to the API. */
+    function createRouteHandler({ routeKey, handler }: ChatRoute): WebSocketChatRouteHandler {
+      const prefix = `${name}-${handler}`;
+      const created = createFunction(handler, grants[handler], {
+        memorySize: lambda.memorySize[handler],
+        timeout: lambda.timeout[handler],
+        // Every route's function gets the same settings: each reads only what it uses.
+        environment: handlerEnvironment<pulumi.Input<string>>({
+          tableName: table.name,
+          managementEndpoint,
+          connectionTtlSeconds,
+          messageRoute,
+          routeSelectionExpression,
+          messageRateLimit,
+        }),
+      });
       const permission = new aws.lambda.Permission(
         `${prefix}-invoke`,
         {
           action: "lambda:InvokeFunction",
-          function: fn.name,
+          function: created.function.name,
           principal: "apigateway.amazonaws.com",
-          sourceArn: pulumi.interpolate`${api.executionArn}/*/${routeKey}`,
+          // This route of this API's stage, and nothing else.
+          sourceArn: pulumi.interpolate`${api.executionArn}/${stageName}/${routeKey}`,
         },
         { parent },
       );
@@ -401,20 +545,77 @@ export class WebSocketChat extends pulumi.ComponentResource {
           integrationType: "AWS_PROXY",
           // Lambda integrations of WebSocket APIs are invoked with POST.
           integrationMethod: "POST",
-          integrationUri: fn.invokeArn,
+          integrationUri: created.function.invokeArn,
         },
         // The first request must not reach the function before API Gateway may invoke it.
         { parent, dependsOn: [permission] },
       );
+      // Only $connect can be authorized: API Gateway checks a client once, when it connects.
+      const authorized = routeKey === "$connect" ? authorizer : undefined;
       const route = new aws.apigatewayv2.Route(
         `${prefix}-route`,
-        { apiId: api.id, routeKey, target: pulumi.interpolate`integrations/${integration.id}` },
+        {
+          apiId: api.id,
+          routeKey,
+          target: pulumi.interpolate`integrations/${integration.id}`,
+          ...(authorized
+            ? { authorizationType: "CUSTOM", authorizerId: authorized.authorizer.id }
+            : {}),
+        },
         // The auto-deploying stage serves a route as soon as it changes. A new route key
         // replaces the permission (its sourceArn) but updates the route in place, and the
-        // integration, unchanged, holds nothing back: the route waits for the permission itself.
-        { parent, dependsOn: [permission] },
+        // integration, unchanged, holds nothing back: the route waits for the permission itself,
+        // and nobody connects through an authorizer API Gateway may not yet invoke.
+        { parent, dependsOn: authorized ? [permission, authorized.permission] : [permission] },
       );
-      return { route, integration, permission, function: fn, role, rolePolicy, logGroup };
+      return { ...created, route, integration, permission };
+    }
+
+    /**
+     * The `$connect` authorizer: a Lambda REQUEST authorizer with no identity sources. API
+     * Gateway answers 401 without calling an authorizer when any identity source it is given
+     * is missing, and the token may come in either of two places (header or query), so the
+     * function itself finds it (handlers/lib/access.ts).
+     */
+    function createAuthorizer({ accessToken, jwt }: AccessSettings): ChatAuthorizer {
+      const environment = authorizerEnvironment<pulumi.Input<string>>({
+        // Only the digest reaches the function, and it stays a secret in Pulumi's state.
+        accessTokenSha256:
+          accessToken === undefined
+            ? undefined
+            : pulumi.secret(
+                pulumi
+                  .output(accessToken)
+                  .apply((token) => accessTokenDigest(checkAccessToken(token))),
+              ),
+        jwt,
+      });
+      const created = createFunction(AUTHORIZER_HANDLER, [], {
+        memorySize: AUTHORIZER_MEMORY_MB,
+        timeout: AUTHORIZER_TIMEOUT_SECONDS,
+        environment,
+      });
+      const authorizer = new aws.apigatewayv2.Authorizer(
+        `${name}-authorizer`,
+        {
+          apiId: api.id,
+          authorizerType: "REQUEST",
+          authorizerUri: created.function.invokeArn,
+        },
+        { parent },
+      );
+      const permission = new aws.lambda.Permission(
+        `${name}-${AUTHORIZER_HANDLER}-invoke`,
+        {
+          action: "lambda:InvokeFunction",
+          function: created.function.name,
+          principal: "apigateway.amazonaws.com",
+          // This API's authorizer, and nothing else.
+          sourceArn: pulumi.interpolate`${api.executionArn}/authorizers/${authorizer.id}`,
+        },
+        { parent },
+      );
+      return { ...created, authorizer, permission };
     }
 
     function createStage(): aws.apigatewayv2.Stage {
@@ -466,7 +667,7 @@ const HANDLER_RESOURCE_NAME_LENGTH = 64;
  * Pulumi's auto-name (the logical name `<component>-<handler>-role` plus 8) would pass IAM's
  * limit for component names over 40 characters.
  */
-function handlerResourceName(componentName: string, handler: HandlerName): string {
+function handlerResourceName(componentName: string, handler: FunctionName): string {
   const hash = createHash("sha256")
     .update([pulumi.getProject(), pulumi.getStack(), componentName, handler].join("/"))
     .digest("hex")

@@ -4,13 +4,14 @@ import {
   BROADCAST_CONCURRENCY,
   connectionPoster,
   connectionStore,
+  messageRateLimiter,
   messageShape,
   replyTo,
 } from "./lib/clients";
 import { maxMessageFrameBytes, messageFrame } from "./lib/frames";
 import { invocationDeadline } from "./lib/deadline";
 import { describeError, logError, logInfo } from "./lib/log";
-import { errorReply, parseMessage } from "./lib/message";
+import { errorReply, parseMessage, rateLimitedReply } from "./lib/message";
 import { messageId } from "./lib/message-id";
 import { respond } from "./lib/responses";
 
@@ -29,6 +30,7 @@ export const handler = async (
   const { connectionId, requestTimeEpoch } = event.requestContext;
   const deadline = invocationDeadline(context);
   const store = connectionStore();
+  const limiter = messageRateLimiter();
   const started = Date.now();
   const refuse = async (statusCode: number, error: string, reason: string, structured: boolean) => {
     await replyTo(connectionId, errorReply(error, reason, messageShape(), structured), deadline);
@@ -59,6 +61,21 @@ export const handler = async (
       return await refuse(413, "PayloadTooLarge", reason, sender.structured);
     }
 
+    // Only broadcasts are limited: they are what costs one post per recipient. The time is
+    // API Gateway's, the same clock for every container that serves this connection; the
+    // sender's record was just read consistently, so the bucket needs no read of its own.
+    const admission = await limiter?.take(connectionId, sentAt, sender, { deadline });
+    if (admission?.outcome === "unknown") {
+      return await refuse(410, "NotConnected", NOT_CONNECTED, sender.structured);
+    }
+    if (admission?.outcome === "limited") {
+      const { retryAfterMs } = admission;
+      logInfo("rate_limited", { connectionId, retryAfterMs });
+      const reply = rateLimitedReply(retryAfterMs, limiter!.limit, sender.structured);
+      await replyTo(connectionId, reply, deadline);
+      return respond(429, "Rate limited");
+    }
+
     const result = await broadcast(
       store.roomPages(sender.room, { deadline }),
       { plain: message.payload, structured: frame },
@@ -78,8 +95,8 @@ export const handler = async (
     });
     return respond(200, "Sent");
   } catch (err) {
-    // Only reading the table (the sender's record, then the room) can stop a broadcast, after
-    // the SDK's own retries or at the deadline; recipients already reached keep their copy.
+    // Only the table (the sender's record and rate limit, then the room) can stop a broadcast,
+    // after the SDK's own retries or at the deadline; recipients already reached keep their copy.
     const reached = err instanceof BroadcastInterrupted ? err.result : emptyResult();
     const cause = err instanceof BroadcastInterrupted ? err.cause : err;
     logError("broadcast_failed", {

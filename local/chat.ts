@@ -2,10 +2,17 @@ import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
 import { chatArgsFromConfig } from "../components/config";
-import { ChatSettings, resolveSettings } from "../components/settings";
-import { handlerEnvironment } from "../handlers/lib/config";
+import {
+  AccessSettings,
+  AUTHORIZER_TIMEOUT_SECONDS,
+  ChatSettings,
+  isOpen,
+  resolveSettings,
+} from "../components/settings";
+import { accessTokenDigest } from "../handlers/lib/access";
+import { AccessControl, authorizerEnvironment, handlerEnvironment } from "../handlers/lib/config";
 import { CONNECTIONS_TABLE } from "../handlers/lib/tables";
-import { HandlerName, chatRoutes } from "../handlers/routes";
+import { AUTHORIZER_HANDLER, FunctionName, HandlerName, chatRoutes } from "../handlers/routes";
 import { LOCAL_AWS_ENV, LocalDynamo, ensureTable, startLocalDynamo } from "./dynamo";
 import { LocalGateway, RouteInvoker } from "./gateway";
 import { LocalLambda, writeBundle } from "./lambda-runtime";
@@ -28,6 +35,12 @@ export interface LocalChatOptions {
   messageRoute?: string;
   /** @default `connectionTtlSeconds` from Pulumi.<stack>.yaml, else the component's default */
   connectionTtlSeconds?: number;
+  /**
+   * The shared access token clients must present. A stack's `accessToken` is a secret that
+   * only the Pulumi CLI can decrypt, so local mode takes it from here (`CHAT_ACCESS_TOKEN`).
+   * @default `accessToken` from Pulumi.<stack>.yaml when it is set in plain text
+   */
+  accessToken?: string;
   /** A directory that keeps the table's data across runs; undefined keeps it in memory. */
   dataDir?: string;
   /** Closes connections idle this long. @default 10 minutes, as API Gateway */
@@ -88,7 +101,12 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   const stack = options.stack ?? DEFAULT_STACK;
   const stackConfig = readStackConfig(stack, options.projectDir ?? PROJECT_DIR);
   // What `pulumi up` would deploy for this stack, with this run's overrides: checked alike.
-  const args = chatArgsFromConfig(stackConfig.config);
+  const args = chatArgsFromConfig({
+    get: (key) =>
+      key === "accessToken" && options.accessToken !== undefined
+        ? options.accessToken
+        : stackConfig.config.get(key),
+  });
   const settings = resolveSettings(
     {
       ...args,
@@ -99,30 +117,32 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     },
     stack,
   );
-  const { stageName: stage, routeSelectionExpression, messageRoute } = settings;
+  const { stageName: stage, routeSelectionExpression, messageRoute, access } = settings;
   const routes = chatRoutes(messageRoute);
+  const region = stackConfig.region ?? LOCAL_AWS_ENV.AWS_REGION;
 
   // Stopped in this order: the gateway first, because closing it runs $disconnect.
   let gateway: LocalGateway | undefined;
   const functions = new Map<HandlerName, LocalLambda>();
+  let authorizer: LocalLambda | undefined;
   let dynamo: LocalDynamo | undefined;
   let bundleDir: string | undefined;
   const close = async () => {
     await gateway?.close();
-    await Promise.all([...functions.values()].map((lambda) => lambda.close()));
+    const running = [...functions.values(), ...(authorizer ? [authorizer] : [])];
+    await Promise.all(running.map((lambda) => lambda.close()));
     await dynamo?.close();
     if (bundleDir) await fs.rm(bundleDir, { recursive: true, force: true });
-    gateway = dynamo = bundleDir = undefined;
+    gateway = dynamo = bundleDir = authorizer = undefined;
     functions.clear();
   };
 
   let startFailed = (_err: unknown) => {};
   try {
     bundleDir = await fs.mkdtemp(path.join(os.tmpdir(), "websocket-chat-"));
-    const bundles = bundleAll(
-      routes.map((route) => route.handler),
-      bundleDir,
-    );
+    const deployed: FunctionName[] = routes.map((route) => route.handler);
+    if (!isOpen(access)) deployed.push(AUTHORIZER_HANDLER);
+    const bundles = bundleAll(deployed, bundleDir);
 
     dynamo = await startLocalDynamo({ path: options.dataDir });
     await ensureTable(dynamo.endpoint, LOCAL_TABLE_NAME, CONNECTIONS_TABLE);
@@ -156,6 +176,13 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       idleTimeoutMs: options.idleTimeoutMs,
       maxConnectionMs: options.maxConnectionMs,
       managementLatencyMs: options.managementLatencyMs,
+      authorizer: isOpen(access)
+        ? undefined
+        : async (event) => {
+            await functionsReady;
+            return authorizer!.invoke(event);
+          },
+      region,
       log: options.log,
       tls: options.tls,
     });
@@ -167,11 +194,12 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
         connectionTtlSeconds: settings.connectionTtlSeconds,
         messageRoute,
         routeSelectionExpression,
+        messageRateLimit: settings.messageRateLimit,
       }),
       // The SDK's standard per-service endpoint override: the handlers need no local code path.
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       ...LOCAL_AWS_ENV,
-      AWS_REGION: stackConfig.region ?? LOCAL_AWS_ENV.AWS_REGION,
+      AWS_REGION: region,
     };
     const bundlePaths = await bundles;
     await Promise.all(
@@ -188,6 +216,16 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
         functions.set(handler, lambda);
       }),
     );
+    if (!isOpen(access)) {
+      authorizer = await LocalLambda.start({
+        bundlePath: bundlePaths.get(AUTHORIZER_HANDLER)!,
+        functionName: `websocket-chat-${AUTHORIZER_HANDLER}`,
+        // Its own settings only, as deployed: it has no business with the table.
+        environment: { ...authorizerEnvironment(localAccess(access)), AWS_REGION: region },
+        timeoutMs: AUTHORIZER_TIMEOUT_SECONDS * 1000,
+        log: options.functionLog,
+      });
+    }
     functionsStarted();
     // Each function has loaded its bundle: remove them now, so that even a killed process leaves
     // nothing behind.
@@ -215,7 +253,17 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   }
 }
 
-async function bundleAll(handlers: HandlerName[], dir: string): Promise<Map<HandlerName, string>> {
+/** The authorizer's settings as the component gives them: a token only as its digest. */
+function localAccess({ accessToken, jwt }: AccessSettings): AccessControl {
+  // Local settings come from text, never from a Pulumi Output.
+  const token = accessToken as string | undefined;
+  return { accessTokenSha256: token === undefined ? undefined : accessTokenDigest(token), jwt };
+}
+
+async function bundleAll(
+  handlers: FunctionName[],
+  dir: string,
+): Promise<Map<FunctionName, string>> {
   const unique = [...new Set(handlers)];
   const paths = await Promise.all(unique.map((handler) => writeBundle(handler, dir)));
   return new Map(unique.map((handler, i) => [handler, paths[i]]));

@@ -3,6 +3,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { IDLE_TIMEOUT_MS, MAX_CONNECTION_MS } from "../handlers/lib/limits";
 import { exampleMessage } from "../handlers/lib/message";
+import { isOpen } from "../components/settings";
 import { DEFAULT_PORT, DEFAULT_STACK, LocalChat, startLocalChat } from "./chat";
 import { DEFAULT_CONCURRENCY } from "./lambda-runtime";
 
@@ -29,6 +30,11 @@ Options (environment variable in brackets):
                          thread of its own; more wait their turn [CHAT_CONCURRENCY]
                          default ${DEFAULT_CONCURRENCY}
   -h, --help             show this help
+
+Access control and the message rate limit come from the stack as well (accessToken, authIssuer,
+authAudience, messageRateBurst, ...). A secret accessToken is encrypted in Pulumi.<stack>.yaml,
+which only the Pulumi CLI can read: pass it as CHAT_ACCESS_TOKEN, e.g.
+  CHAT_ACCESS_TOKEN="$(pulumi config get accessToken)" npm start
 
 Ctrl-C closes every connection (running $disconnect) and exits.
 `;
@@ -65,6 +71,8 @@ function parseCommandLine() {
       values.concurrency ?? env.CHAT_CONCURRENCY,
       DEFAULT_CONCURRENCY,
     ),
+    // From the environment only: a command-line argument shows in every process listing.
+    accessToken: env.CHAT_ACCESS_TOKEN || undefined,
   };
 }
 
@@ -116,14 +124,34 @@ function printReady(chat: LocalChat, stack: string, dataDir: string | undefined)
       `  @connections API  ${chat.managementEndpoint}/@connections/{connectionId}`,
       `  DynamoDB          ${chat.dynamoEndpoint}, table ${chat.tableName} (${dataDir ? `data in ${dataDir}` : "in memory"})`,
       `  Routing           ${chat.routeSelectionExpression}, message route ${chat.messageRoute}`,
+      `  Access            ${accessLine(chat)}`,
+      `  Rate limit        ${rateLine(chat)}`,
       "",
       "Chat from two terminals:",
-      `  npx wscat -c ${chat.url}`,
+      `  npx wscat -c ${isOpen(chat.settings.access) ? chat.url : `'${chat.url}?token=<token>'`}`,
       `  > ${example}`,
       "",
       "Press Ctrl-C to stop.",
     ].join("\n"),
   );
+}
+
+function accessLine(chat: LocalChat): string {
+  const { accessToken, jwt } = chat.settings.access;
+  const who = [
+    ...(accessToken === undefined ? [] : ["the stack's access token"]),
+    ...(jwt ? [`JWTs from ${jwt.issuer} for ${jwt.audience}`] : []),
+  ];
+  return who.length === 0
+    ? "anyone may connect"
+    : `${who.join(" or ")} (?token=<token> or Authorization: Bearer <token>)`;
+}
+
+function rateLine(chat: LocalChat): string {
+  const { burst, perSecond } = chat.settings.messageRateLimit;
+  return burst > 0 && perSecond > 0
+    ? `${burst} messages at once, then ${perSecond} a second, per connection`
+    : "none";
 }
 
 async function main(): Promise<void> {

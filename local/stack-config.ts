@@ -32,6 +32,10 @@ export function readStackConfig(stack: string, projectDir: string = PROJECT_DIR)
       typeof declared === "object" && declared !== null ? asRecord(declared).default : declared;
     const value = fromStack ?? fromProject;
     if (value === undefined || value === null) return undefined;
+    if (typeof value === "object" && "secure" in value) {
+      // Encrypted by the stack's secrets provider, which only the Pulumi CLI can open.
+      throw new SecretConfigError(key, stack);
+    }
     // Pulumi hands a program every value as text: YAML numbers and booleans as they read.
     return typeof value === "string" ? value : JSON.stringify(value);
   };
@@ -58,4 +62,18 @@ function asRecord(value: unknown): Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : {};
+}
+
+/** A stack value that is encrypted (`pulumi config set --secret`), which local mode cannot read. */
+export class SecretConfigError extends Error {
+  constructor(
+    readonly key: string,
+    stack: string,
+  ) {
+    super(
+      `${key} is a secret in Pulumi.${stack}.yaml, which only the Pulumi CLI can decrypt. ` +
+        `Pass it in the environment instead, e.g. CHAT_ACCESS_TOKEN="$(pulumi config get ${key} --stack ${stack})" npm start`,
+    );
+    this.name = "SecretConfigError";
+  }
 }

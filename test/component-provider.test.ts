@@ -42,6 +42,16 @@ const EVERY_ARGUMENT: WebSocketChatArgs = {
   },
   logRetentionDays: 30,
   kmsKeyArn: "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+  messageRateLimit: { burst: 5, perSecond: 2 },
+  access: {
+    accessToken: "an-access-token-0123456789",
+    jwt: {
+      issuer: "https://issuer.example.com/",
+      audience: "client-123",
+      jwksUri: "https://issuer.example.com/keys",
+      nameClaim: "nickname",
+    },
+  },
   tags: { project: "chat", owner: "team-a" },
 };
 

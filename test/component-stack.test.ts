@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "assert";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
@@ -10,7 +11,9 @@ import {
   DEFAULT_MEMORY_MB,
   DEFAULT_THROTTLE,
 } from "../components/settings";
+import { DEFAULT_NAME_CLAIM } from "../handlers/lib/access";
 import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
+import { DEFAULT_RATE_LIMIT } from "../handlers/lib/rate-limit";
 import {
   DEFAULT_MESSAGE_ROUTE,
   DEFAULT_ROUTE_SELECTION_EXPRESSION,
@@ -21,6 +24,8 @@ import {
   ProgramRecord,
   PROJECT,
   REGION,
+  SECRET_SIGNATURE,
+  SECRET_SIGNATURE_KEY,
   startProgram,
   TYPES,
   valueOf,
@@ -28,6 +33,8 @@ import {
 
 const ROOT = path.resolve(__dirname, "..");
 const KEY_ARN = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+// Keys that choose who may connect, tested on their own below.
+const ACCESS_KEYS = ["accessToken", "authIssuer", "authAudience", "authJwksUri", "authNameClaim"];
 const PROGRAM = path.join(ROOT, "index.ts");
 
 interface ConfigKeySchema {
@@ -47,6 +54,7 @@ interface StackOutputs {
 /** Runs index.ts afresh, as `pulumi up` would, with `config` as the stack's project config. */
 async function runStack(
   config: Record<string, string> = {},
+  secretKeys: string[] = [],
 ): Promise<{ record: ProgramRecord; outputs: StackOutputs }> {
   // As the CLI does: Pulumi.yaml's defaults, overridden by the stack's own values.
   const defaults = Object.fromEntries(
@@ -55,7 +63,12 @@ async function runStack(
   const namespaced = Object.fromEntries(
     Object.entries({ ...defaults, ...config }).map(([key, value]) => [`${PROJECT}:${key}`, value]),
   );
-  const record = await startProgram(namespaced);
+  const record = await startProgram(
+    namespaced,
+    undefined,
+    undefined,
+    secretKeys.map((key) => `${PROJECT}:${key}`),
+  );
   delete require.cache[require.resolve(PROGRAM)];
   try {
     const outputs: StackOutputs = require(PROGRAM);
@@ -96,11 +109,15 @@ describe("the stack program (index.ts)", () => {
       lambdaMemorySize: "3008",
       logRetentionDays: "7",
       kmsKeyArn: KEY_ARN,
+      messageRateBurst: "5",
+      messageRatePerSecond: "2",
     };
     assert.deepEqual(
       Object.keys(config).sort(),
-      Object.keys(configSchema).sort(),
-      "this test sets every documented key",
+      Object.keys(configSchema)
+        .filter((key) => !ACCESS_KEYS.includes(key))
+        .sort(),
+      "this test sets every documented key but those of access control (tested below)",
     );
     const { record, outputs } = await runStack(config);
 
@@ -122,6 +139,8 @@ describe("the stack program (index.ts)", () => {
       assert.equal(fn.runtime, "nodejs22.x");
       assert.deepEqual(fn.architectures, ["x86_64"]);
       assert.equal(fn.environment.variables.CONNECTION_TTL_SECONDS, "900");
+      assert.equal(fn.environment.variables.RATE_LIMIT_BURST, "5");
+      assert.equal(fn.environment.variables.RATE_LIMIT_PER_SECOND, "2");
       assert.equal(record.named(`chat-${handler}-logs`).inputs.retentionInDays, 7);
     }
     assert.equal(record.named("chat-message").inputs.memorySize, 3008);
@@ -151,6 +170,13 @@ describe("the stack program (index.ts)", () => {
       lambdaMemorySize: DEFAULT_MEMORY_MB.message,
       logRetentionDays: DEFAULT_LOG_RETENTION_DAYS,
       kmsKeyArn: "", // DynamoDB's AWS-owned key
+      messageRateBurst: DEFAULT_RATE_LIMIT.burst,
+      messageRatePerSecond: DEFAULT_RATE_LIMIT.perSecond,
+      accessToken: "", // no token: anyone may connect
+      authIssuer: "",
+      authAudience: "",
+      authJwksUri: "",
+      authNameClaim: DEFAULT_NAME_CLAIM,
     };
     assert.deepEqual(Object.keys(configSchema).sort(), Object.keys(defaults).sort());
     for (const [key, schema] of Object.entries(configSchema)) {
@@ -169,4 +195,129 @@ describe("the stack program (index.ts)", () => {
     const dev = parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
     assert.deepEqual(dev, { config: { "aws:region": "ap-northeast-1" } });
   });
+});
+
+describe("access control from the stack's config (index.ts)", () => {
+  const TOKEN = "tok-0123456789-ABCDEFGHIJ-secret";
+  const API_ARN = `arn:aws:execute-api:${REGION}:123456789012:chat-api-id`;
+
+  /** Every string in `wire`, split by whether it sits inside a secret. */
+  function strings(
+    wire: unknown,
+    insideSecret = false,
+    found = { secret: [] as string[], plain: [] as string[] },
+  ) {
+    if (typeof wire === "string") (insideSecret ? found.secret : found.plain).push(wire);
+    else if (typeof wire === "object" && wire !== null) {
+      const secret = insideSecret || (wire as any)[SECRET_SIGNATURE_KEY] === SECRET_SIGNATURE;
+      for (const value of Object.values(wire)) strings(value, secret, found);
+    }
+    return found;
+  }
+
+  it("reads accessToken as a secret and gives only the authorizer its SHA-256, kept secret", async () => {
+    const { record, outputs } = await runStack({ accessToken: TOKEN }, ["accessToken"]);
+    const digest = createHash("sha256").update(TOKEN).digest("hex");
+    const authorizer = record.named("chat-authorize");
+    const variables = authorizer.wireInputs.environment.variables;
+    assert.deepEqual(Object.keys(variables), ["ACCESS_TOKEN_SHA256"]);
+    assert.equal(variables.ACCESS_TOKEN_SHA256.value, digest);
+    const wire = strings(authorizer.wireInputs);
+    assert.ok(wire.secret.includes(digest), "the digest is a secret in Pulumi's state");
+    assert.ok(!wire.plain.includes(digest), "and never plain text");
+    for (const handler of HANDLER_NAMES) {
+      assert.equal(
+        record.named(`chat-${handler}`).inputs.environment.variables.ACCESS_TOKEN_SHA256,
+        undefined,
+      );
+    }
+    for (const resource of record.resources) {
+      assert.ok(
+        !JSON.stringify(resource.wireInputs).includes(TOKEN),
+        `${resource.name} holds the token`,
+      );
+    }
+    for (const output of Object.values(outputs) as pulumi.Output<string>[])
+      assert.ok(!(await valueOf(output)).includes(TOKEN));
+  });
+
+  it("guards $connect with a REQUEST authorizer that only this API may invoke", async () => {
+    const { record } = await runStack({ accessToken: TOKEN }, ["accessToken"]);
+    const [authorizer] = record.ofType(TYPES.authorizer);
+    assert.equal(authorizer.inputs.apiId, "chat-api-id");
+    assert.equal(authorizer.inputs.authorizerType, "REQUEST");
+    // Any identity source would make API Gateway answer 401 whenever that one place is empty.
+    assert.equal(authorizer.inputs.identitySources, undefined);
+    const fnArn = `arn:aws:lambda:${REGION}:123456789012:function:${record.named("chat-authorize").inputs.name}`;
+    assert.equal(
+      authorizer.inputs.authorizerUri,
+      `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/${fnArn}/invocations`,
+    );
+    const connect = record.named("chat-connect-route");
+    assert.equal(connect.inputs.authorizationType, "CUSTOM");
+    assert.equal(connect.inputs.authorizerId, "chat-authorizer-id");
+    assert.ok(connect.dependsOn.includes("chat-authorize-invoke"));
+    for (const handler of ["disconnect", "message", "default"]) {
+      assert.equal(record.named(`chat-${handler}-route`).inputs.authorizationType, undefined);
+    }
+    const permission = record.named("chat-authorize-invoke").inputs;
+    assert.equal(permission.principal, "apigateway.amazonaws.com");
+    assert.equal(permission.sourceArn, `${API_ARN}/authorizers/chat-authorizer-id`);
+  });
+
+  it("configures a JWT authorizer from authIssuer, authAudience, authJwksUri and authNameClaim", async () => {
+    const { record } = await runStack({
+      authIssuer: "https://issuer.example.com/",
+      authAudience: "client-123",
+      authJwksUri: "https://issuer.example.com/keys",
+      authNameClaim: "nickname",
+    });
+    assert.deepEqual(record.named("chat-authorize").inputs.environment.variables, {
+      AUTH_ISSUER: "https://issuer.example.com/",
+      AUTH_AUDIENCE: "client-123",
+      AUTH_JWKS_URI: "https://issuer.example.com/keys",
+      AUTH_NAME_CLAIM: "nickname",
+    });
+    assert.equal(record.named("chat-connect-route").inputs.authorizationType, "CUSTOM");
+  });
+
+  it("leaves $connect open, with no authorizer, by default", async () => {
+    const { record } = await runStack();
+    assert.deepEqual(record.ofType(TYPES.authorizer), []);
+    assert.equal(record.named("chat-connect-route").inputs.authorizationType, undefined);
+    assert.throws(() => record.named("chat-authorize"));
+  });
+
+  it("refuses an accessToken shorter than 16 characters, without repeating it", async () => {
+    await assert.rejects(runStack({ accessToken: "hunter2" }, ["accessToken"]), (err: Error) => {
+      assert.match(err.message, /accessToken must be at least 16 printable characters/);
+      assert.ok(!err.message.includes("hunter2"));
+      return true;
+    });
+  });
+
+  it("gives the authorizer both a token's digest and an issuer when both are set", async () => {
+    const { record } = await runStack(
+      { accessToken: TOKEN, authIssuer: "https://i.example", authAudience: "a" },
+      ["accessToken"],
+    );
+    const variables = record.named("chat-authorize").wireInputs.environment.variables;
+    assert.deepEqual(Object.keys(variables).sort(), [
+      "ACCESS_TOKEN_SHA256",
+      "AUTH_AUDIENCE",
+      "AUTH_ISSUER",
+      "AUTH_NAME_CLAIM",
+    ]);
+    assert.equal(record.ofType(TYPES.authorizer).length, 1);
+  });
+
+  for (const [what, config, message] of [
+    ["an issuer without an audience", { authIssuer: "https://i.example" }, /audience must be set/],
+    ["an audience without an issuer", { authAudience: "a" }, /issuer must be set/],
+    ["an issuer over plain http", { authIssuer: "http://i.example", authAudience: "a" }, /https/],
+  ] as const) {
+    it(`refuses ${what}`, async () => {
+      await assert.rejects(runStack(config, ["accessToken"]), message);
+    });
+  }
 });

@@ -142,7 +142,7 @@ describe("WebSocketChat component", () => {
       }
     });
 
-    it("lets only API Gateway invoke each function, and only for this API's route", () => {
+    it("lets only API Gateway invoke each function, and only for its route on this API's stage", () => {
       const permissions = record.ofType(TYPES.permission);
       assert.equal(permissions.length, 4);
       for (const handler of HANDLER_NAMES) {
@@ -150,7 +150,7 @@ describe("WebSocketChat component", () => {
         assert.equal(inputs.action, "lambda:InvokeFunction");
         assert.equal(inputs.principal, "apigateway.amazonaws.com");
         assert.equal(inputs.function, functionInputs(handler).name);
-        assert.equal(inputs.sourceArn, `${API_ARN}/*/${DEFAULT_ROUTE_KEYS[handler]}`);
+        assert.equal(inputs.sourceArn, `${API_ARN}/dev/${DEFAULT_ROUTE_KEYS[handler]}`);
       }
     });
 
@@ -197,11 +197,12 @@ describe("WebSocketChat component", () => {
       ]);
     });
 
-    it("grants the message route GetItem and DeleteItem on the table, Query on the room index only, and posting to this API's stage", () => {
+    it("grants the message route GetItem, DeleteItem and the rate limit's UpdateItem on the table, Query on the room index only, and posting to this API's stage", () => {
       assert.deepEqual(grantsOf("message"), [
         `dynamodb:DeleteItem on ${TABLE_ARN}`,
         `dynamodb:GetItem on ${TABLE_ARN}`,
         `dynamodb:Query on ${TABLE_ARN}/index/byRoom`,
+        `dynamodb:UpdateItem on ${TABLE_ARN}`,
         `execute-api:ManageConnections on ${API_ARN}/dev/POST/@connections/*`,
         `logs:CreateLogStream on ${logStreamsArn("message")}`,
         `logs:PutLogEvents on ${logStreamsArn("message")}`,
@@ -291,7 +292,7 @@ describe("WebSocketChat component", () => {
       }
     });
 
-    it("tells every function the table, the management endpoint, the TTL and the routing", () => {
+    it("tells every function the table, the management endpoint, the TTL, the routing and the rate limit", () => {
       for (const handler of HANDLER_NAMES) {
         assert.deepEqual(functionInputs(handler).environment, {
           variables: {
@@ -300,6 +301,8 @@ describe("WebSocketChat component", () => {
             CONNECTION_TTL_SECONDS: String(DEFAULT_CONNECTION_TTL_SECONDS),
             MESSAGE_ROUTE: "sendmessage",
             ROUTE_SELECTION_EXPRESSION: "$request.body.action",
+            RATE_LIMIT_BURST: "10",
+            RATE_LIMIT_PER_SECOND: "1",
           },
         });
       }
@@ -392,7 +395,7 @@ describe("WebSocketChat component", () => {
       assert.equal(route.routeKey, "pushmessage");
       assert.equal(
         record.named("chat-message-invoke").inputs.sourceArn,
-        `${API_ARN}/*/pushmessage`,
+        `${API_ARN}/dev/pushmessage`,
       );
       assert.equal(await valueOf(chat.handlers.message.route.routeKey), "pushmessage");
       for (const handler of HANDLER_NAMES) {

@@ -1,10 +1,11 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ConnectionStore } from "./connection-store";
-import { ENV, pageSize, requireEnv } from "./config";
+import { ENV, messageRateLimit, pageSize, requireEnv } from "./config";
 import { describeError, logError } from "./log";
 import { ConnectionPoster, managementPoster } from "./management";
 import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION } from "../routes";
 import { MessageShape } from "./message";
+import { isRateLimited, MessageRateLimiter } from "./rate-limit";
 
 /**
  * What the handlers share, built once per Lambda container from its environment. Each getter
@@ -25,22 +26,38 @@ const DYNAMODB_ATTEMPT_TIMEOUT_MS = 3_000;
 const DYNAMODB_CONNECT_TIMEOUT_MS = 1_000;
 const DYNAMODB_MAX_ATTEMPTS = 3;
 
+let dynamo: DynamoDBClient | undefined;
+function dynamoClient(): DynamoDBClient {
+  dynamo ??= new DynamoDBClient({
+    maxAttempts: DYNAMODB_MAX_ATTEMPTS,
+    requestHandler: {
+      connectionTimeout: DYNAMODB_CONNECT_TIMEOUT_MS,
+      requestTimeout: DYNAMODB_ATTEMPT_TIMEOUT_MS,
+      // Without it, the SDK only logs a warning when an attempt passes requestTimeout.
+      throwOnRequestTimeout: true,
+    },
+  });
+  return dynamo;
+}
+
 let store: ConnectionStore | undefined;
 export function connectionStore(): ConnectionStore {
-  store ??= new ConnectionStore(
-    new DynamoDBClient({
-      maxAttempts: DYNAMODB_MAX_ATTEMPTS,
-      requestHandler: {
-        connectionTimeout: DYNAMODB_CONNECT_TIMEOUT_MS,
-        requestTimeout: DYNAMODB_ATTEMPT_TIMEOUT_MS,
-        // Without it, the SDK only logs a warning when an attempt passes requestTimeout.
-        throwOnRequestTimeout: true,
-      },
-    }),
-    requireEnv(ENV.tableName),
-    { pageSize: pageSize() },
-  );
+  store ??= new ConnectionStore(dynamoClient(), requireEnv(ENV.tableName), {
+    pageSize: pageSize(),
+  });
   return store;
+}
+
+let limiter: MessageRateLimiter | null | undefined;
+/** The per-connection message rate limiter; undefined when the function was given no limit. */
+export function messageRateLimiter(): MessageRateLimiter | undefined {
+  if (limiter === undefined) {
+    const limit = messageRateLimit();
+    limiter = isRateLimited(limit)
+      ? new MessageRateLimiter(dynamoClient(), requireEnv(ENV.tableName), limit)
+      : null;
+  }
+  return limiter ?? undefined;
 }
 
 let poster: ConnectionPoster | undefined;

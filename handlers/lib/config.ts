@@ -5,6 +5,7 @@
 
 import { CONNECTION_TTL_MARGIN_SECONDS, MAX_CONNECTION_MS } from "./limits";
 import type { JwtSettings } from "./access";
+import type { RateLimit } from "./rate-limit";
 
 /** Names of the environment variables the component sets on the Lambdas. */
 export const ENV = {
@@ -13,6 +14,9 @@ export const ENV = {
   connectionTtlSeconds: "CONNECTION_TTL_SECONDS",
   messageRoute: "MESSAGE_ROUTE",
   routeSelectionExpression: "ROUTE_SELECTION_EXPRESSION",
+  /** Per-connection message rate limit (handlers/lib/rate-limit.ts); unset or 0: no limit. */
+  rateLimitBurst: "RATE_LIMIT_BURST",
+  rateLimitPerSecond: "RATE_LIMIT_PER_SECOND",
   /** The authorizer's settings (handlers/authorize.ts); only its own function gets them. */
   accessTokenSha256: "ACCESS_TOKEN_SHA256",
   authIssuer: "AUTH_ISSUER",
@@ -30,6 +34,7 @@ export interface HandlerSettings<Value> {
   connectionTtlSeconds: number;
   messageRoute: string;
   routeSelectionExpression: string;
+  messageRateLimit: RateLimit;
 }
 
 /** The handlers' environment variables for `settings`: one place, so no runner forgets one. */
@@ -42,6 +47,8 @@ export function handlerEnvironment<Value>(
     [ENV.connectionTtlSeconds]: String(settings.connectionTtlSeconds),
     [ENV.messageRoute]: settings.messageRoute,
     [ENV.routeSelectionExpression]: settings.routeSelectionExpression,
+    [ENV.rateLimitBurst]: String(settings.messageRateLimit.burst),
+    [ENV.rateLimitPerSecond]: String(settings.messageRateLimit.perSecond),
   };
 }
 
@@ -85,8 +92,25 @@ export function connectionTtlSeconds(): number {
   return optionalPositiveInteger(ENV.connectionTtlSeconds) ?? DEFAULT_CONNECTION_TTL_SECONDS;
 }
 
+/** The message rate limit the function was given; without one (or with a 0), none. */
+export function messageRateLimit(): RateLimit {
+  return {
+    burst: optionalNumber(ENV.rateLimitBurst, Number.isInteger) ?? 0,
+    perSecond: optionalNumber(ENV.rateLimitPerSecond, Number.isFinite) ?? 0,
+  };
+}
+
 export function pageSize(): number | undefined {
   return optionalPositiveInteger(ENV.pageSize);
+}
+
+function optionalNumber(name: string, valid: (value: number) => boolean): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const value = Number(raw);
+  if (!valid(value) || value < 0)
+    throw new Error(`${name} must be a number from 0 on, got "${raw}"`);
+  return value;
 }
 
 function optionalPositiveInteger(name: string): number | undefined {

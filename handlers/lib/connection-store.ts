@@ -19,6 +19,8 @@ export const ROOM_ATTRIBUTE = "room";
 const CONNECTED_AT_ATTRIBUTE = "connectedAt";
 /** Epoch ms when `$connect` wrote the record, by the writing Lambda's clock. */
 const RECORDED_AT_ATTRIBUTE = "recordedAt";
+/** The message rate limit's bucket (handlers/lib/rate-limit.ts); no other code writes it. */
+export const RATE_ATTRIBUTE = "rateFullAt";
 const NAME_ATTRIBUTE = "name";
 /** Present (`"chat.v1"`) only on connections that chose the structured subprotocol. */
 const PROTOCOL_ATTRIBUTE = "protocol";
@@ -56,6 +58,8 @@ export interface ConnectionRecord {
   name: string;
   /** True when the client speaks `chat.v1` (JSON frames with a `type`), false for raw text. */
   structured: boolean;
+  /** The message rate limit's state, as `get` read it; absent until the first message. */
+  rateFullAt?: number;
 }
 
 /** One recipient of a broadcast, as the room index holds it. */
@@ -219,10 +223,13 @@ function isAlive(item: Record<string, AttributeValue>, nowMs: number): boolean {
 }
 
 function recordOf(item: Record<string, AttributeValue>): ConnectionRecord {
-  return {
+  const record: ConnectionRecord = {
     connectionId: item[CONNECTION_KEY]?.S ?? "",
     room: item[ROOM_ATTRIBUTE]?.S ?? "",
     name: item[NAME_ATTRIBUTE]?.S ?? "",
     structured: item[PROTOCOL_ATTRIBUTE]?.S === CHAT_PROTOCOL,
   };
+  const rateFullAt = item[RATE_ATTRIBUTE]?.N;
+  if (rateFullAt !== undefined) record.rateFullAt = Number(rateFullAt);
+  return record;
 }

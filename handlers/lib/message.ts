@@ -1,5 +1,6 @@
 import { routeKeyPath } from "../routes";
 import { MAX_MESSAGE_BYTES } from "./limits";
+import type { RateLimit } from "./rate-limit";
 
 export type ParsedMessage =
   | {
@@ -83,5 +84,25 @@ export function errorReply(
   structured = false,
 ): string {
   const reply = { error, message: reason, expected: exampleMessage(shape) };
+  return JSON.stringify(structured ? { type: "error", ...reply } : reply);
+}
+
+/**
+ * The JSON error a client gets back for a message over its rate limit: what the limit is, and
+ * when a message will be accepted again (`retryAfterMs`, also in words).
+ */
+export function rateLimitedReply(
+  retryAfterMs: number,
+  limit: RateLimit,
+  structured = false,
+): string {
+  const seconds = Math.max(0.1, Math.ceil(retryAfterMs / 100) / 10);
+  const reply = {
+    error: "RateLimited",
+    message:
+      `Too many messages (at most ${limit.burst} at once, then ${limit.perSecond} a second): ` +
+      `this one was not sent. Send it again in ${seconds.toFixed(1)} s.`,
+    retryAfterMs,
+  };
   return JSON.stringify(structured ? { type: "error", ...reply } : reply);
 }

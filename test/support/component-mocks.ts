@@ -37,6 +37,11 @@ export interface RecordedResource {
   type: string;
   name: string;
   inputs: Record<string, any>;
+  /**
+   * The inputs as the SDK sent them to the engine, secrets still wrapped: a secret value is
+   * `{ [SECRET_SIGNATURE_KEY]: SECRET_SIGNATURE, value }`.
+   */
+  wireInputs: Record<string, any>;
   /** Names of the resources this one depends on, explicitly or through its inputs. */
   dependsOn: string[];
   /** Name of the parent resource. */
@@ -74,6 +79,7 @@ export const TYPES = {
   role: "aws:iam/role:Role",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  authorizer: "aws:apigatewayv2/authorizer:Authorizer",
   component: "websocket-chat:index:WebSocketChat",
 } as const;
 
@@ -158,6 +164,8 @@ export async function startProgram(
   config: Record<string, string> = {},
   stack = STACK,
   region = REGION,
+  /** Config keys that are secrets (`pulumi config set --secret`). */
+  secretKeys: string[] = [],
 ): Promise<ProgramRecord> {
   const where = mockRegion(region);
   const record = new ProgramRecord();
@@ -190,7 +198,7 @@ export async function startProgram(
     stack,
     false,
   );
-  pulumi.runtime.setAllConfig(config);
+  pulumi.runtime.setAllConfig(config, secretKeys);
 
   // The mock API hands newResource neither dependencies nor parent: read them off the
   // registration request the SDK sends to the (mock) engine.
@@ -201,6 +209,7 @@ export async function startProgram(
       type: req.getType(),
       name: req.getName(),
       inputs: {},
+      wireInputs: req.getObject()?.toJavaScript() ?? {},
       dependsOn: (req.getDependenciesList() as string[]).map(nameOf),
       parent: req.getParent() ? nameOf(req.getParent()) : undefined,
       aliasTypes: (req.getAliasesList() as any[])
@@ -213,6 +222,10 @@ export async function startProgram(
   };
   return record;
 }
+
+/** How the SDK marks a secret value on the wire (sdk/nodejs/runtime/rpc.ts). */
+export const SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
 
 /** Waits until every resource the program started has been registered, then detaches the mocks. */
 export async function finishProgram(): Promise<void> {
