@@ -3,6 +3,7 @@ import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
 import { BROADCAST_CONCURRENCY } from "../handlers/lib/clients";
+import { ENV } from "../handlers/lib/config";
 import { HANDLER_NAMES } from "../handlers/routes";
 import { writeBundle } from "../local/lambda-runtime";
 import { localCertificate } from "../local/certificate";
@@ -177,7 +178,9 @@ async function startSetup(
   const setup: Setup = { latencyMs, gateway, clients, fanouts, url: "", warm: new Set() };
   try {
     const chat = await gateway.call("start", latencyMs, tls?.certificate);
-    const environment = { ...chat.environment, ...tls?.env };
+    // One sender broadcasts every round, faster than any chat user may: the per-connection
+    // rate limit (on by default) would refuse rounds, and the bench measures the broadcast.
+    const environment = { ...chat.environment, ...tls?.env, [ENV.rateLimitBurst]: "0" };
     // One process per strategy: each one's CPU time and heap are its own.
     for (const strategy of options.strategies.filter((s) => s !== 5)) {
       fanouts.set(
