@@ -70,5 +70,9 @@ export function chatArgsFromConfig(config: ConfigSource): WebSocketChatArgs {
           }
         : undefined,
     },
+    history: {
+      retentionSeconds: number("historyRetentionSeconds"),
+      limit: number("historyLimit"),
+    },
   };
 }

@@ -66,6 +66,16 @@ export function allowTableKey(keyArn: pulumi.Input<string>): PolicyStatement {
   };
 }
 
+/** The message route keeping each message in its room's history: one PutItem per message. */
+export function allowKeepMessage(historyTable: aws.dynamodb.Table): PolicyStatement {
+  return { Effect: "Allow", Action: ["dynamodb:PutItem"], Resource: historyTable.arn };
+}
+
+/** `history` reading a room's latest messages, newest first. */
+export function allowReadHistory(historyTable: aws.dynamodb.Table): PolicyStatement {
+  return { Effect: "Allow", Action: ["dynamodb:Query"], Resource: historyTable.arn };
+}
+
 /**
  * The message route's rate limit: conditionally updating the sender's own record
  * (handlers/lib/rate-limit.ts), which it reads with `allowGetConnection`. UpdateItem could

@@ -1,11 +1,16 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_NAME_CLAIM, JwtSettings, trustedUrl } from "../handlers/lib/access";
-import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
+import {
+  DEFAULT_CONNECTION_TTL_SECONDS,
+  DEFAULT_HISTORY_LIMIT,
+  DEFAULT_HISTORY_RETENTION_SECONDS,
+} from "../handlers/lib/config";
 import { DEFAULT_RATE_LIMIT, RateLimit } from "../handlers/lib/rate-limit";
 import {
   DEFAULT_MESSAGE_ROUTE,
   DEFAULT_ROUTE_SELECTION_EXPRESSION,
   HANDLER_NAMES,
+  RESERVED_ROUTE_KEYS,
   routeKeyPath,
 } from "../handlers/routes";
 import type {
@@ -13,6 +18,7 @@ import type {
   WebSocketChatAccess,
   WebSocketChatArgs,
   WebSocketChatJwtAccess,
+  WebSocketChatHistory,
   WebSocketChatPerHandler,
   WebSocketChatThrottle,
 } from "./web-socket-chat";
@@ -47,14 +53,16 @@ export const DEFAULT_MEMORY_MB: PerHandler<number> = {
   connect: 256,
   disconnect: 256,
   message: 1769,
+  history: 256,
   default: 256,
 };
 // API Gateway's integration timeout is 29 s: the broadcast may use all of it. The others do
-// one DynamoDB call or one post.
+// a DynamoDB call or two and a post or a few.
 export const DEFAULT_TIMEOUT_SECONDS: PerHandler<number> = {
   connect: 10,
   disconnect: 10,
   message: 29,
+  history: 10,
   default: 10,
 };
 export const DEFAULT_LOG_RETENTION_DAYS = 14;
@@ -83,9 +91,10 @@ export function isOpen(access: AccessSettings): boolean {
 export type ChatSettings = Required<
   Omit<
     WebSocketChatArgs,
-    "stageName" | "throttle" | "lambda" | "kmsKeyArn" | "messageRateLimit" | "access"
+    "stageName" | "throttle" | "lambda" | "kmsKeyArn" | "messageRateLimit" | "access" | "history"
   >
 > & {
+  history: Required<WebSocketChatHistory>;
   stageName: string;
   /** Unset: DynamoDB's AWS-owned key. */
   kmsKeyArn?: WebSocketChatArgs["kmsKeyArn"];
@@ -118,6 +127,11 @@ export function resolveSettings(args: WebSocketChatArgs, stack: string): ChatSet
       `messageRoute must be a custom route key (not empty, not starting with "$"), got "${messageRoute}"`,
     );
   }
+  if (RESERVED_ROUTE_KEYS.includes(messageRoute)) {
+    throw new Error(
+      `messageRoute cannot be "${messageRoute}": the chat's own actions use ${RESERVED_ROUTE_KEYS.map((key) => `"${key}"`).join(", ")}`,
+    );
+  }
   const routeSelectionExpression =
     args.routeSelectionExpression ?? DEFAULT_ROUTE_SELECTION_EXPRESSION;
   if (!routeKeyPath(routeSelectionExpression)) {
@@ -134,6 +148,15 @@ export function resolveSettings(args: WebSocketChatArgs, stack: string): ChatSet
       args.connectionTtlSeconds ?? DEFAULT_CONNECTION_TTL_SECONDS,
       1,
     ),
+    history: {
+      retentionSeconds: integerIn(
+        "history.retentionSeconds",
+        args.history?.retentionSeconds ?? DEFAULT_HISTORY_RETENTION_SECONDS,
+        0,
+      ),
+      // Each message may take up to 128 KB: the replay of 500 is at most 64 MB in memory.
+      limit: integerIn("history.limit", args.history?.limit ?? DEFAULT_HISTORY_LIMIT, 1, 500),
+    },
     throttle: {
       burstLimit: integerIn(
         "throttle.burstLimit",

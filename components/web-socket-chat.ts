@@ -4,7 +4,12 @@ import { createHash } from "crypto";
 import { accessTokenDigest } from "../handlers/lib/access";
 import { authorizerEnvironment, handlerEnvironment } from "../handlers/lib/config";
 import { isRateLimited } from "../handlers/lib/rate-limit";
-import { CONNECTIONS_TABLE, keyAttributes, TableSchema } from "../handlers/lib/tables";
+import {
+  CONNECTIONS_TABLE,
+  HISTORY_TABLE,
+  keyAttributes,
+  TableSchema,
+} from "../handlers/lib/tables";
 import {
   AUTHORIZER_HANDLER,
   ChatRoute,
@@ -27,7 +32,9 @@ import {
   allowPostToConnections,
   allowPutConnection,
   allowGetConnection,
+  allowKeepMessage,
   allowQueryRoom,
+  allowReadHistory,
   allowTableKey,
   allowUpdateRateLimit,
   allowWriteLogs,
@@ -59,8 +66,26 @@ export interface WebSocketChatPerHandler {
   disconnect?: number;
   /** The message route's function (the broadcast). Defaults to the argument's default for `message`. */
   message?: number;
+  /** The `history` route's function. Defaults to the argument's default for `history`. */
+  history?: number;
   /** The `$default` route's function. Defaults to the argument's default for `default`. */
   default?: number;
+}
+
+/** What the chat keeps of each room's messages, and how much `history` replays. */
+export interface WebSocketChatHistory {
+  /**
+   * Seconds a message is kept in its room's history (a table with a TTL, one write per message).
+   * 0 keeps no history: nothing is written, no function may use the history table (which stays,
+   * empty once what it held expires), and `history` answers with an empty history. Defaults to
+   * `86400` (24 hours).
+   */
+  retentionSeconds?: number;
+  /**
+   * The most messages a `history` request replays: the room's latest, oldest first, split into
+   * frames of at most 128 KB. From 1 to 500. Defaults to `50`.
+   */
+  limit?: number;
 }
 
 /** The stage's throttling, applied to every route. */
@@ -202,6 +227,15 @@ export interface WebSocketChatArgs {
    */
   connectionTtlSeconds?: number;
   /**
+   * How long each room's messages are kept, and how many `history` replays. Defaults to a day
+   * of history and 50 messages per reply.
+   * @example
+   * ```ts
+   * { history: { retentionSeconds: 0 } } // keep no history
+   * ```
+   */
+  history?: WebSocketChatHistory;
+  /**
    * The stage's default throttling. Both limits are always set: in `defaultRouteSettings`, a
    * limit left unset is 0, and every request gets 429. Defaults to a burst of 100 requests and
    * 50 requests per second.
@@ -289,8 +323,10 @@ export interface WebSocketChatHandlers {
   connect: WebSocketChatRouteHandler;
   /** The `$disconnect` route: deletes the connection's record. */
   disconnect: WebSocketChatRouteHandler;
-  /** The message route: broadcasts a message's `data` to every connected client. */
+  /** The message route: broadcasts a message to everyone in the sender's room. */
   message: WebSocketChatRouteHandler;
+  /** The `history` route: replays the sender's room's latest messages to the sender. */
+  history: WebSocketChatRouteHandler;
   /** The `$default` route: answers a message no other route takes. */
   default: WebSocketChatRouteHandler;
 }
@@ -342,6 +378,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
   public readonly stage: aws.apigatewayv2.Stage;
   /** The connections table (escape hatch). */
   public readonly table: aws.dynamodb.Table;
+  /** The table of each room's recent messages (escape hatch). */
+  public readonly historyTable: aws.dynamodb.Table;
   /** Each route's function and the resources around it, by handler (`connect`, `message`, ...). */
   public readonly handlers: WebSocketChatHandlers;
 
@@ -364,6 +402,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
       lambda,
       logRetentionDays,
       kmsKeyArn,
+      history,
       tags,
       messageRateLimit,
       access,
@@ -374,6 +413,10 @@ export class WebSocketChat extends pulumi.ComponentResource {
 
     const table = createTable("connections", CONNECTIONS_TABLE);
     const roomIndex = CONNECTIONS_TABLE.index!.name;
+    // Always there (an empty on-demand table costs nothing), so that turning retention to 0
+    // and back never replaces it. With retention 0 no function may read or write it.
+    const historyTable = createTable("room-history", HISTORY_TABLE);
+    const keepsHistory = history.retentionSeconds > 0;
     const api = createApi();
     // For the functions, which exist before the stage does (the stage waits for every route).
     const managementEndpoint = managementEndpointOf(api, stageName);
@@ -387,9 +430,16 @@ export class WebSocketChat extends pulumi.ComponentResource {
         allowGetConnection(table),
         allowQueryRoom(table, roomIndex),
         allowDeleteConnection(table),
+        ...(keepsHistory ? [allowKeepMessage(historyTable)] : []),
         ...tableKey,
         allowPostToConnections(api, stageName),
         ...(isRateLimited(messageRateLimit) ? [allowUpdateRateLimit(table)] : []),
+      ],
+      history: [
+        allowGetConnection(table),
+        ...(keepsHistory ? [allowReadHistory(historyTable)] : []),
+        ...tableKey,
+        allowPostToConnections(api, stageName),
       ],
       default: [allowGetConnection(table), ...tableKey, allowPostToConnections(api, stageName)],
     };
@@ -403,6 +453,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
     this.api = api;
     this.stage = stage;
     this.table = table;
+    this.historyTable = historyTable;
     this.handlers = handlers;
     this.url = stage.invokeUrl;
     this.managementEndpoint = managementEndpointOf(api, stage.name);
@@ -525,6 +576,9 @@ export class WebSocketChat extends pulumi.ComponentResource {
           messageRoute,
           routeSelectionExpression,
           messageRateLimit,
+          historyTableName: historyTable.name,
+          historyRetentionSeconds: history.retentionSeconds,
+          historyLimit: history.limit,
         }),
       });
       const permission = new aws.lambda.Permission(

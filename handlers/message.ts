@@ -5,19 +5,17 @@ import {
   connectionPoster,
   connectionStore,
   messageRateLimiter,
+  historyStore,
   messageShape,
   replyTo,
 } from "./lib/clients";
 import { maxMessageFrameBytes, messageFrame } from "./lib/frames";
 import { invocationDeadline } from "./lib/deadline";
+import { StoredMessage } from "./lib/history-store";
 import { describeError, logError, logInfo } from "./lib/log";
-import { errorReply, parseMessage, rateLimitedReply } from "./lib/message";
+import { errorReply, NOT_CONNECTED, parseMessage, rateLimitedReply } from "./lib/message";
 import { messageId } from "./lib/message-id";
 import { respond } from "./lib/responses";
-
-// The sender's record is gone: it expired, or a broadcast found the connection closed.
-const NOT_CONNECTED =
-  "This connection is not in any room (its record expired or was removed): reconnect.";
 
 /**
  * The message route: sends the message to everyone in the sender's room, the sender too: its
@@ -45,12 +43,13 @@ export const handler = async (
 
     // Both formats built once for the whole room.
     const sentAt = requestTimeEpoch ?? started;
+    const id = messageId(sentAt);
     const frame = messageFrame({
       room: sender.room,
       from: sender.name,
       dataJson: message.dataJson,
       sentAt: new Date(sentAt).toISOString(),
-      id: messageId(sentAt),
+      id,
     });
     const frameBytes = Buffer.byteLength(frame);
     const maxBytes = maxMessageFrameBytes(sender.room);
@@ -76,13 +75,16 @@ export const handler = async (
       return respond(429, "Rate limited");
     }
 
+    // One write per message, alongside the broadcast rather than before it. A message the
+    // history could not keep is still delivered: the failure is logged, not the sender's.
+    const stored = keep({ room: sender.room, id, sentAtMs: sentAt, frame }, deadline);
     const result = await broadcast(
       store.roomPages(sender.room, { deadline }),
       { plain: message.payload, structured: frame },
       {
         poster: connectionPoster(),
         // Never a record younger than GONE_GRACE_MS: a 410 may mean "not connected yet".
-        forget: (id) => store.forgetGone(id, { deadline }),
+        forget: (gone) => store.forgetGone(gone, { deadline }),
         concurrency: BROADCAST_CONCURRENCY,
         deadline,
       },
@@ -91,6 +93,7 @@ export const handler = async (
       connectionId,
       room: sender.room,
       ...result,
+      stored: await stored,
       durationMs: Date.now() - started,
     });
     return respond(200, "Sent");
@@ -108,3 +111,16 @@ export const handler = async (
     return respond(500, "Broadcast failed");
   }
 };
+
+/** Writes `message` to the room's history: true once kept, false when not (logged) or no history. */
+async function keep(message: StoredMessage, deadline?: number): Promise<boolean> {
+  const history = historyStore();
+  if (!history) return false;
+  try {
+    await history.add(message, deadline);
+    return true;
+  } catch (err) {
+    logError("history_write_failed", { room: message.room, id: message.id, ...describeError(err) });
+    return false;
+  }
+}

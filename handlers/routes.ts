@@ -5,7 +5,7 @@
  */
 
 /** The handler modules, `handlers/<name>.ts`. */
-export const HANDLER_NAMES = ["connect", "disconnect", "message", "default"] as const;
+export const HANDLER_NAMES = ["connect", "disconnect", "message", "history", "default"] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
 /** The `$connect` authorizer's module, `handlers/authorize.ts`: a function, but not a route. */
@@ -22,6 +22,10 @@ export interface ChatRoute {
 /** API Gateway's default: the route key is the `action` field of the JSON body. */
 export const DEFAULT_ROUTE_SELECTION_EXPRESSION = "$request.body.action";
 export const DEFAULT_MESSAGE_ROUTE = "sendmessage";
+/** `{"action":"history"}`: the sender's room's latest messages, to the sender only. */
+export const HISTORY_ROUTE = "history";
+/** Route keys of the chat's own actions, which the message route cannot take. */
+export const RESERVED_ROUTE_KEYS: readonly string[] = [HISTORY_ROUTE];
 
 /** The chat's routes, with the broadcast served under `messageRoute`. */
 export function chatRoutes(messageRoute: string = DEFAULT_MESSAGE_ROUTE): ChatRoute[] {
@@ -29,6 +33,7 @@ export function chatRoutes(messageRoute: string = DEFAULT_MESSAGE_ROUTE): ChatRo
     { routeKey: "$connect", handler: "connect" },
     { routeKey: "$disconnect", handler: "disconnect" },
     { routeKey: messageRoute, handler: "message" },
+    { routeKey: HISTORY_ROUTE, handler: "history" },
     { routeKey: "$default", handler: "default" },
   ];
 }

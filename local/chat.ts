@@ -11,7 +11,7 @@ import {
 } from "../components/settings";
 import { accessTokenDigest } from "../handlers/lib/access";
 import { AccessControl, authorizerEnvironment, handlerEnvironment } from "../handlers/lib/config";
-import { CONNECTIONS_TABLE } from "../handlers/lib/tables";
+import { CONNECTIONS_TABLE, HISTORY_TABLE } from "../handlers/lib/tables";
 import { AUTHORIZER_HANDLER, FunctionName, HandlerName, chatRoutes } from "../handlers/routes";
 import { LOCAL_AWS_ENV, LocalDynamo, ensureTable, startLocalDynamo } from "./dynamo";
 import { LocalGateway, RouteInvoker } from "./gateway";
@@ -91,6 +91,7 @@ export interface LocalChat {
 export const DEFAULT_PORT = 3001;
 export const DEFAULT_STACK = "dev";
 const LOCAL_TABLE_NAME = "websocket-chat-connections";
+const LOCAL_HISTORY_TABLE_NAME = "websocket-chat-history";
 
 /**
  * The whole chat on this machine: dynalite with the connections table, the deployable handler
@@ -146,6 +147,8 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
 
     dynamo = await startLocalDynamo({ path: options.dataDir });
     await ensureTable(dynamo.endpoint, LOCAL_TABLE_NAME, CONNECTIONS_TABLE);
+    // As deployed: the history table exists whatever the retention.
+    await ensureTable(dynamo.endpoint, LOCAL_HISTORY_TABLE_NAME, HISTORY_TABLE);
 
     // The gateway listens first: the functions need its port in MANAGEMENT_ENDPOINT. Until
     // they are up, an early client's $connect waits for them.
@@ -195,6 +198,9 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
         messageRoute,
         routeSelectionExpression,
         messageRateLimit: settings.messageRateLimit,
+        historyTableName: LOCAL_HISTORY_TABLE_NAME,
+        historyRetentionSeconds: settings.history.retentionSeconds,
+        historyLimit: settings.history.limit,
       }),
       // The SDK's standard per-service endpoint override: the handlers need no local code path.
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,

@@ -73,6 +73,10 @@ describe("handler bundles as deployed", function () {
       ),
       200,
     ],
+    history: [
+      websocketEvent("MESSAGE", "history", "listener000000A=", '{"action":"history"}'),
+      200,
+    ],
     default: [websocketEvent("MESSAGE", "$default", "cold0000000000A=", "hello?"), 400],
     disconnect: [websocketEvent("DISCONNECT", "$disconnect", "cold0000000000A="), 200],
   };

@@ -34,16 +34,18 @@ function kmsGrants(record: ProgramRecord, handler: HandlerName): Statement[] {
 describe("WebSocketChat component: encryption at rest", () => {
   it("leaves serverSideEncryption out by default, so DynamoDB uses its free AWS-owned key", async () => {
     const record = await deploy();
-    const [table] = record.ofType(TYPES.table);
     // `{ enabled: true }` without a key ARN would select the AWS-managed aws/dynamodb key.
-    assert.equal(table.inputs.serverSideEncryption, undefined);
+    for (const table of record.ofType(TYPES.table))
+      assert.equal(table.inputs.serverSideEncryption, undefined, table.name);
     for (const handler of HANDLER_NAMES) assert.deepEqual(kmsGrants(record, handler), [], handler);
   });
 
   it("encrypts with a customer-managed key when given one, and lets only the table's users use that key", async () => {
     const record = await deploy({ kmsKeyArn: KEY_ARN });
-    const [table] = record.ofType(TYPES.table);
-    assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true, kmsKeyArn: KEY_ARN });
+    const tables = record.ofType(TYPES.table);
+    assert.equal(tables.length, 2, "connections and history");
+    for (const table of tables)
+      assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true, kmsKeyArn: KEY_ARN });
     for (const handler of HANDLER_NAMES) {
       assert.deepEqual(
         kmsGrants(record, handler),

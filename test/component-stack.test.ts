@@ -12,7 +12,11 @@ import {
   DEFAULT_THROTTLE,
 } from "../components/settings";
 import { DEFAULT_NAME_CLAIM } from "../handlers/lib/access";
-import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
+import {
+  DEFAULT_CONNECTION_TTL_SECONDS,
+  DEFAULT_HISTORY_LIMIT,
+  DEFAULT_HISTORY_RETENTION_SECONDS,
+} from "../handlers/lib/config";
 import { DEFAULT_RATE_LIMIT } from "../handlers/lib/rate-limit";
 import {
   DEFAULT_MESSAGE_ROUTE,
@@ -111,6 +115,8 @@ describe("the stack program (index.ts)", () => {
       kmsKeyArn: KEY_ARN,
       messageRateBurst: "5",
       messageRatePerSecond: "2",
+      historyRetentionSeconds: "3600",
+      historyLimit: "20",
     };
     assert.deepEqual(
       Object.keys(config).sort(),
@@ -148,6 +154,9 @@ describe("the stack program (index.ts)", () => {
       enabled: true,
       kmsKeyArn: KEY_ARN,
     });
+    const history = record.named("chat-history").inputs.environment.variables;
+    assert.equal(history.HISTORY_RETENTION_SECONDS, "3600");
+    assert.equal(history.HISTORY_LIMIT, "20");
   });
 
   it("refuses a lambdaArchitecture Lambda does not offer", async () => {
@@ -177,6 +186,8 @@ describe("the stack program (index.ts)", () => {
       authAudience: "",
       authJwksUri: "",
       authNameClaim: DEFAULT_NAME_CLAIM,
+      historyRetentionSeconds: DEFAULT_HISTORY_RETENTION_SECONDS,
+      historyLimit: DEFAULT_HISTORY_LIMIT,
     };
     assert.deepEqual(Object.keys(configSchema).sort(), Object.keys(defaults).sort());
     for (const [key, schema] of Object.entries(configSchema)) {

@@ -15,12 +15,14 @@ import {
 
 const API_ARN = `arn:aws:execute-api:${REGION}:${ACCOUNT}:chat-api-id`;
 const TABLE_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-connections-7f3a2b1`;
+const HISTORY_TABLE_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-room-history-7f3a2b1`;
 const logStreamsArn = (handler: HandlerName) =>
   `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${functionInputs(handler).name}:*`;
 const DEFAULT_ROUTE_KEYS: Record<HandlerName, string> = {
   connect: "$connect",
   disconnect: "$disconnect",
   message: "sendmessage",
+  history: "history",
   default: "$default",
 };
 
@@ -108,6 +110,7 @@ describe("WebSocketChat component", () => {
         "$connect",
         "$default",
         "$disconnect",
+        "history",
         "sendmessage",
       ]);
       for (const handler of HANDLER_NAMES) {
@@ -119,7 +122,7 @@ describe("WebSocketChat component", () => {
     });
 
     it("integrates each route with its function as AWS_PROXY over POST on the function's invokeArn", () => {
-      assert.equal(record.ofType(TYPES.integration).length, 4);
+      assert.equal(record.ofType(TYPES.integration).length, HANDLER_NAMES.length);
       for (const handler of HANDLER_NAMES) {
         const { inputs } = record.named(`chat-${handler}-integration`);
         assert.equal(inputs.apiId, "chat-api-id");
@@ -144,7 +147,7 @@ describe("WebSocketChat component", () => {
 
     it("lets only API Gateway invoke each function, and only for its route on this API's stage", () => {
       const permissions = record.ofType(TYPES.permission);
-      assert.equal(permissions.length, 4);
+      assert.equal(permissions.length, HANDLER_NAMES.length);
       for (const handler of HANDLER_NAMES) {
         const { inputs } = record.named(`chat-${handler}-invoke`);
         assert.equal(inputs.action, "lambda:InvokeFunction");
@@ -156,7 +159,7 @@ describe("WebSocketChat component", () => {
 
     it("gives each function its own role that only Lambda can assume", () => {
       const roles = record.ofType(TYPES.role);
-      assert.equal(roles.length, 4);
+      assert.equal(roles.length, HANDLER_NAMES.length);
       for (const handler of HANDLER_NAMES) {
         const role = record.named(`chat-${handler}-role`);
         assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy), {
@@ -176,7 +179,7 @@ describe("WebSocketChat component", () => {
       }
       assert.equal(
         record.ofType(TYPES.rolePolicy).length,
-        4,
+        HANDLER_NAMES.length,
         "one inline policy per role, nothing attached besides",
       );
     });
@@ -197,10 +200,11 @@ describe("WebSocketChat component", () => {
       ]);
     });
 
-    it("grants the message route GetItem, DeleteItem and the rate limit's UpdateItem on the table, Query on the room index only, and posting to this API's stage", () => {
+    it("grants the message route GetItem, DeleteItem and the rate limit's UpdateItem on the table, Query on the room index only, PutItem on the history, and posting to this API's stage", () => {
       assert.deepEqual(grantsOf("message"), [
         `dynamodb:DeleteItem on ${TABLE_ARN}`,
         `dynamodb:GetItem on ${TABLE_ARN}`,
+        `dynamodb:PutItem on ${HISTORY_TABLE_ARN}`,
         `dynamodb:Query on ${TABLE_ARN}/index/byRoom`,
         `dynamodb:UpdateItem on ${TABLE_ARN}`,
         `execute-api:ManageConnections on ${API_ARN}/dev/POST/@connections/*`,
@@ -218,10 +222,11 @@ describe("WebSocketChat component", () => {
       ]);
     });
 
-    it("never grants a wildcard action or a resource beyond this table, this stage's @connections or the function's own log streams", () => {
+    it("never grants a wildcard action or a resource beyond the two tables, the room index, this stage's @connections or the function's own log streams", () => {
       for (const handler of HANDLER_NAMES) {
         const allowed = [
           TABLE_ARN,
+          HISTORY_TABLE_ARN,
           `${TABLE_ARN}/index/byRoom`,
           `${API_ARN}/dev/POST/@connections/*`,
           logStreamsArn(handler),
@@ -250,7 +255,7 @@ describe("WebSocketChat component", () => {
     });
 
     it("creates each function's log group as /aws/lambda/<function name> with the retention, and logs JSON into it", () => {
-      assert.equal(record.ofType(TYPES.logGroup).length, 4);
+      assert.equal(record.ofType(TYPES.logGroup).length, HANDLER_NAMES.length);
       for (const handler of HANDLER_NAMES) {
         const fn = functionInputs(handler);
         const logGroup = record.named(`chat-${handler}-logs`).inputs;
@@ -263,7 +268,7 @@ describe("WebSocketChat component", () => {
 
     it("names functions uniquely within Lambda's limits", () => {
       const names = HANDLER_NAMES.map((handler) => functionInputs(handler).name as string);
-      assert.equal(new Set(names).size, 4);
+      assert.equal(new Set(names).size, HANDLER_NAMES.length);
       for (const name of names) assert.match(name, /^[A-Za-z0-9_-]{1,64}$/);
     });
 
@@ -286,7 +291,7 @@ describe("WebSocketChat component", () => {
     it("gives the message route 29 s and one full vCPU (1769 MB), the other handlers 10 s and 256 MB", () => {
       assert.equal(functionInputs("message").timeout, 29);
       assert.equal(functionInputs("message").memorySize, 1769);
-      for (const handler of ["connect", "disconnect", "default"] as const) {
+      for (const handler of HANDLER_NAMES.filter((h) => h !== "message")) {
         assert.equal(functionInputs(handler).timeout, 10, handler);
         assert.equal(functionInputs(handler).memorySize, 256, handler);
       }
@@ -303,6 +308,9 @@ describe("WebSocketChat component", () => {
             ROUTE_SELECTION_EXPRESSION: "$request.body.action",
             RATE_LIMIT_BURST: "10",
             RATE_LIMIT_PER_SECOND: "1",
+            HISTORY_TABLE_NAME: "chat-room-history-7f3a2b1",
+            HISTORY_RETENTION_SECONDS: "86400",
+            HISTORY_LIMIT: "50",
           },
         });
       }
@@ -371,7 +379,11 @@ describe("WebSocketChat component", () => {
       const [component] = record.ofType(TYPES.component);
       assert.equal(component.name, "chat");
       const children = record.resources.filter((r) => r !== component);
-      assert.equal(children.length, 1 + 1 + 4 * 7 + 1, "table, API, 7 resources per route, stage");
+      assert.equal(
+        children.length,
+        2 + 1 + HANDLER_NAMES.length * 7 + 1,
+        "two tables, API, 7 resources per route, stage",
+      );
       for (const child of children)
         assert.equal(child.parent, "chat", `${child.type} ${child.name}`);
     });
@@ -413,10 +425,11 @@ describe("WebSocketChat component", () => {
         lambda: {
           runtime: "nodejs22.x",
           architecture: "x86_64",
-          memorySize: { message: 3008, connect: 512 },
-          timeout: { message: 20, default: 5 },
+          memorySize: { message: 3008, connect: 512, history: 512 },
+          timeout: { message: 20, default: 5, history: 15 },
         },
         logRetentionDays: 30,
+        history: { retentionSeconds: 3600, limit: 20 },
       });
       const stage = record.ofType(TYPES.stage)[0].inputs;
       assert.equal(stage.name, "prod");
@@ -446,8 +459,13 @@ describe("WebSocketChat component", () => {
       }
       const memory = HANDLER_NAMES.map((h) => functionInputs(h).memorySize);
       const timeouts = HANDLER_NAMES.map((h) => functionInputs(h).timeout);
-      assert.deepEqual(memory, [512, 256, 3008, 256], "connect, disconnect, message, default");
-      assert.deepEqual(timeouts, [10, 10, 20, 5], "connect, disconnect, message, default");
+      assert.deepEqual(memory, [512, 256, 3008, 512, 256], HANDLER_NAMES.join(", "));
+      assert.deepEqual(timeouts, [10, 10, 20, 15, 5], HANDLER_NAMES.join(", "));
+      assert.equal(functionInputs("history").environment.variables.HISTORY_LIMIT, "20");
+      assert.equal(
+        functionInputs("message").environment.variables.HISTORY_RETENTION_SECONDS,
+        "3600",
+      );
     });
 
     it("tags every child that takes tags", async () => {
@@ -462,7 +480,7 @@ describe("WebSocketChat component", () => {
         TYPES.logGroup,
       ];
       const tagged = record.resources.filter((r) => taggable.includes(r.type));
-      assert.equal(tagged.length, 1 + 1 + 1 + 4 + 4 + 4);
+      assert.equal(tagged.length, 1 + 1 + 2 + 3 * HANDLER_NAMES.length);
       for (const resource of tagged)
         assert.deepEqual(resource.inputs.tags, tags, `${resource.type} ${resource.name}`);
     });
@@ -498,7 +516,7 @@ describe("WebSocketChat component", () => {
       };
       const dev = await namesIn("dev");
       const prod = await namesIn("prod");
-      assert.equal(dev.length, 4);
+      assert.equal(dev.length, HANDLER_NAMES.length);
       assert.deepEqual(
         dev.filter((name) => prod.includes(name)),
         [],
@@ -516,22 +534,27 @@ describe("WebSocketChat component", () => {
 
     it("give every resource a distinct name", () => {
       const names = record.resources.map((r) => `${r.type}::${r.name}`);
-      assert.equal(names.length, 2 * 32);
+      assert.equal(names.length, 2 * (1 + 2 + 1 + 1 + 7 * HANDLER_NAMES.length));
       assert.equal(new Set(names).size, names.length);
     });
 
     it("name their functions and log groups apart even when nothing but the component name differs", () => {
       const functionNames = record.ofType(TYPES.function).map((f) => f.inputs.name as string);
-      assert.equal(new Set(functionNames).size, 8);
+      assert.equal(new Set(functionNames).size, 2 * HANDLER_NAMES.length);
       for (const name of functionNames)
         assert.match(name, /^(chat|support)-/, "named after their component");
     });
 
     it("keep separate tables, functions and log groups, each granting only its own table", () => {
       const tables = record.ofType(TYPES.table).map((t) => t.name);
-      assert.deepEqual(tables.sort(), ["chat-connections", "support-connections"]);
+      assert.deepEqual(tables.sort(), [
+        "chat-connections",
+        "chat-room-history",
+        "support-connections",
+        "support-room-history",
+      ]);
       const logGroups = record.ofType(TYPES.logGroup).map((l) => l.inputs.name);
-      assert.equal(new Set(logGroups).size, 8);
+      assert.equal(new Set(logGroups).size, 2 * HANDLER_NAMES.length);
       assert.deepEqual(
         record
           .ofType(TYPES.function)

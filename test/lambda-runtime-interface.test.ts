@@ -171,6 +171,7 @@ describe("handler bundles under Lambda's runtime interface client (aws-lambda-ri
         connectionId: SENDER,
         room: "general",
         delivered: 2,
+        stored: false, // no history table here
         failed: 0,
         gone: 0,
         connecting: 0,

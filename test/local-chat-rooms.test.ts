@@ -88,6 +88,26 @@ describe("local mode: rooms and names (real bundles, dynalite)", function () {
     assert.deepEqual([error.type, error.error], ["error", "UnknownAction"]);
   });
 
+  it("replays a room's history to whoever asks, in either format", async function () {
+    const first = await join("?room=hist&name=ann");
+    await say(first, "one");
+    await say(first, "two");
+    const late = await join("?room=hist&name=bob", ["chat.v1"]);
+    await late.send(JSON.stringify({ action: "history" }));
+    const history = JSON.parse(await within(PROMPTLY_MS, "bob's history", late.next()));
+    assert.equal(history.type, "history");
+    assert.deepEqual(
+      history.messages.map((m: { from: string; data: string }) => [m.from, m.data]),
+      [
+        ["ann", "one"],
+        ["ann", "two"],
+      ],
+    );
+    await first.send(JSON.stringify({ action: "history" }));
+    const plain = JSON.parse(await within(PROMPTLY_MS, "ann's history", first.next()));
+    assert.deepEqual(plain, history, "a plain client gets the same JSON");
+  });
+
   for (const [what, query] of [
     ["an invalid room", "?room=no%20spaces"],
     ["a room of 65 characters", `?room=${"r".repeat(65)}`],

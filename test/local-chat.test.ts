@@ -13,6 +13,7 @@ import * as path from "path";
 import { LocalChat, LocalChatOptions, startLocalChat } from "../local/chat";
 import { CONNECTION_KEY, EXPIRY_ATTRIBUTE, ROOM_ATTRIBUTE } from "../handlers/lib/connection-store";
 import { DEFAULT_TIMEOUT_SECONDS } from "../components/settings";
+import { HANDLER_NAMES } from "../handlers/routes";
 import { CapturedLog } from "./support/captured-log";
 import { TestClient } from "./support/local-clients";
 import { PROMPTLY_MS, STARTUP_MS, within } from "./support/within";
@@ -202,7 +203,7 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
       for (const [handler, lambda] of chat.functions) {
         assert.equal(lambda.timeoutMs, DEFAULT_TIMEOUT_SECONDS[handler] * 1000, handler);
       }
-      assert.equal(chat.functions.size, 4);
+      assert.equal(chat.functions.size, HANDLER_NAMES.length);
     });
 
     it('broadcasts {"message":"pushmessage","data":…} and sends {"action":"sendmessage"} to $default', async () => {

@@ -29,6 +29,7 @@ describe("resolveSettings: one resolution of the chat's arguments for pulumi up 
       connect: 10,
       disconnect: 10,
       message: 29,
+      history: 10,
       default: 10,
     });
   });

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ConnectionStore } from "./connection-store";
-import { ENV, messageRateLimit, pageSize, requireEnv } from "./config";
+import { ENV, historyRetentionSeconds, messageRateLimit, pageSize, requireEnv } from "./config";
+import { HistoryStore } from "./history-store";
 import { describeError, logError } from "./log";
 import { ConnectionPoster, managementPoster } from "./management";
 import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION } from "../routes";
@@ -26,8 +27,9 @@ const DYNAMODB_ATTEMPT_TIMEOUT_MS = 3_000;
 const DYNAMODB_CONNECT_TIMEOUT_MS = 1_000;
 const DYNAMODB_MAX_ATTEMPTS = 3;
 
+// One client (and so one pool of keep-alive sockets) for every table a container uses.
 let dynamo: DynamoDBClient | undefined;
-function dynamoClient(): DynamoDBClient {
+function dynamoDb(): DynamoDBClient {
   dynamo ??= new DynamoDBClient({
     maxAttempts: DYNAMODB_MAX_ATTEMPTS,
     requestHandler: {
@@ -42,7 +44,7 @@ function dynamoClient(): DynamoDBClient {
 
 let store: ConnectionStore | undefined;
 export function connectionStore(): ConnectionStore {
-  store ??= new ConnectionStore(dynamoClient(), requireEnv(ENV.tableName), {
+  store ??= new ConnectionStore(dynamoDb(), requireEnv(ENV.tableName), {
     pageSize: pageSize(),
   });
   return store;
@@ -54,10 +56,23 @@ export function messageRateLimiter(): MessageRateLimiter | undefined {
   if (limiter === undefined) {
     const limit = messageRateLimit();
     limiter = isRateLimited(limit)
-      ? new MessageRateLimiter(dynamoClient(), requireEnv(ENV.tableName), limit)
+      ? new MessageRateLimiter(dynamoDb(), requireEnv(ENV.tableName), limit)
       : null;
   }
   return limiter ?? undefined;
+}
+
+let history: HistoryStore | undefined | null;
+/** The room histories; undefined when the chat keeps none. */
+export function historyStore(): HistoryStore | undefined {
+  if (history === undefined) {
+    // No table, or a retention of 0: the chat keeps no history.
+    const tableName = process.env[ENV.historyTableName];
+    const retention = historyRetentionSeconds();
+    history =
+      tableName && retention > 0 ? new HistoryStore(dynamoDb(), tableName, retention) : null;
+  }
+  return history ?? undefined;
 }
 
 let poster: ConnectionPoster | undefined;

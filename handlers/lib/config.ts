@@ -23,6 +23,10 @@ export const ENV = {
   authAudience: "AUTH_AUDIENCE",
   authJwksUri: "AUTH_JWKS_URI",
   authNameClaim: "AUTH_NAME_CLAIM",
+  historyTableName: "HISTORY_TABLE_NAME",
+  /** 0: the chat keeps no history. */
+  historyRetentionSeconds: "HISTORY_RETENTION_SECONDS",
+  historyLimit: "HISTORY_LIMIT",
   /** Optional: items per Query page (unset: DynamoDB's 1 MB pages). Tests use it to force paging. */
   pageSize: "QUERY_PAGE_SIZE",
 } as const;
@@ -35,6 +39,9 @@ export interface HandlerSettings<Value> {
   messageRoute: string;
   routeSelectionExpression: string;
   messageRateLimit: RateLimit;
+  historyTableName: Value;
+  historyRetentionSeconds: number;
+  historyLimit: number;
 }
 
 /** The handlers' environment variables for `settings`: one place, so no runner forgets one. */
@@ -49,6 +56,9 @@ export function handlerEnvironment<Value>(
     [ENV.routeSelectionExpression]: settings.routeSelectionExpression,
     [ENV.rateLimitBurst]: String(settings.messageRateLimit.burst),
     [ENV.rateLimitPerSecond]: String(settings.messageRateLimit.perSecond),
+    [ENV.historyTableName]: settings.historyTableName,
+    [ENV.historyRetentionSeconds]: String(settings.historyRetentionSeconds),
+    [ENV.historyLimit]: String(settings.historyLimit),
   };
 }
 
@@ -82,6 +92,10 @@ export function authorizerEnvironment<Value>(
 export const DEFAULT_CONNECTION_TTL_SECONDS =
   MAX_CONNECTION_MS / 1000 + CONNECTION_TTL_MARGIN_SECONDS;
 
+/** A room's history is kept a day, and `history` replays its 50 latest messages. */
+export const DEFAULT_HISTORY_RETENTION_SECONDS = 24 * 60 * 60;
+export const DEFAULT_HISTORY_LIMIT = 50;
+
 export function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`Environment variable ${name} is not set`);
@@ -100,6 +114,15 @@ export function messageRateLimit(): RateLimit {
   };
 }
 
+/** Seconds a message is kept; 0 keeps none. */
+export function historyRetentionSeconds(): number {
+  return optionalInteger(ENV.historyRetentionSeconds, 0) ?? DEFAULT_HISTORY_RETENTION_SECONDS;
+}
+
+export function historyLimit(): number {
+  return optionalPositiveInteger(ENV.historyLimit) ?? DEFAULT_HISTORY_LIMIT;
+}
+
 export function pageSize(): number | undefined {
   return optionalPositiveInteger(ENV.pageSize);
 }
@@ -114,10 +137,14 @@ function optionalNumber(name: string, valid: (value: number) => boolean): number
 }
 
 function optionalPositiveInteger(name: string): number | undefined {
+  return optionalInteger(name, 1);
+}
+
+function optionalInteger(name: string, min: number): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`${name} must be a whole number of at least ${min}, got "${raw}"`);
   return value;
 }

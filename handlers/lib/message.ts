@@ -47,6 +47,10 @@ function jsonText(value: unknown): string | undefined {
   }
 }
 
+/** Why a sender whose record is gone gets nothing: it expired, or a broadcast found it closed. */
+export const NOT_CONNECTED =
+  "This connection is not in any room (its record expired or was removed): reconnect.";
+
 /** The chat's routing: which body field selects the route, and the broadcast's route key. */
 export interface MessageShape {
   routeSelectionExpression: string;

@@ -3,6 +3,7 @@ import {
   EXPIRY_ATTRIBUTE as CONNECTION_EXPIRY,
   ROOM_INDEX,
 } from "./connection-store";
+import { HISTORY_EXPIRY_ATTRIBUTE, HISTORY_ID_KEY, HISTORY_ROOM_KEY } from "./history-store";
 
 /**
  * The shape of each DynamoDB table the chat uses: keys, index and TTL attribute. The component
@@ -28,6 +29,13 @@ export const CONNECTIONS_TABLE: TableSchema = {
   hashKey: CONNECTION_KEY,
   index: ROOM_INDEX,
   ttlAttribute: CONNECTION_EXPIRY,
+};
+
+/** One item per message, a room's history read newest first by its time-sorted ids. */
+export const HISTORY_TABLE: TableSchema = {
+  hashKey: HISTORY_ROOM_KEY,
+  rangeKey: HISTORY_ID_KEY,
+  ttlAttribute: HISTORY_EXPIRY_ATTRIBUTE,
 };
 
 /** Every attribute a key of `schema` (table or index) uses, once each. */

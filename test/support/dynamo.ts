@@ -11,7 +11,7 @@ import {
   ROOM_ATTRIBUTE,
 } from "../../handlers/lib/connection-store";
 import { DEFAULT_ROOM } from "../../handlers/lib/join-request";
-import { CONNECTIONS_TABLE } from "../../handlers/lib/tables";
+import { CONNECTIONS_TABLE, HISTORY_TABLE } from "../../handlers/lib/tables";
 import { ensureTable, LOCAL_AWS_ENV, LocalDynamo, startLocalDynamo } from "../../local/dynamo";
 
 export const TEST_REGION = LOCAL_AWS_ENV.AWS_REGION;
@@ -66,6 +66,11 @@ export class TestDynamo {
   /** Creates a connections table with the key schema the component declares. */
   createConnectionsTable(tableName: string): Promise<void> {
     return ensureTable(this.endpoint, tableName, CONNECTIONS_TABLE);
+  }
+
+  /** Creates a history table with the key schema the component declares. */
+  createHistoryTable(tableName: string): Promise<void> {
+    return ensureTable(this.endpoint, tableName, HISTORY_TABLE);
   }
 
   /**
