@@ -79,7 +79,7 @@ export const MIN_ACCESS_TOKEN_LENGTH = 16;
  */
 export interface AccessSettings {
   accessToken?: pulumi.Input<string>;
-  jwt?: JwtSettings;
+  jwt?: JwtSettings<pulumi.Input<string>>;
 }
 
 /** Whether anyone may connect: no token, no issuer, no authorizer. */
@@ -218,16 +218,36 @@ function accessOf({ accessToken, jwt }: WebSocketChatAccess): AccessSettings {
   return { accessToken, jwt: jwt && jwtOf(jwt) };
 }
 
-function jwtOf(jwt: WebSocketChatJwtAccess): JwtSettings {
+/**
+ * `jwt` with its values checked where they are known now. The issuer, audience and keys URL may
+ * be another resource's outputs (a Cognito user pool's, its client's id): the component checks
+ * those with the same functions once they resolve.
+ */
+function jwtOf(jwt: WebSocketChatJwtAccess): JwtSettings<pulumi.Input<string>> {
   if (!jwt.issuer) throw new Error("access.jwt.issuer must be set (the OIDC issuer URL)");
-  trustedUrl(jwt.issuer, "access.jwt.issuer");
-  if (jwt.jwksUri !== undefined) trustedUrl(jwt.jwksUri, "access.jwt.jwksUri");
-  // Without an audience, any token the issuer signs for any application would let a client in.
-  if (!jwt.audience)
-    throw new Error("access.jwt.audience must be set (the application's client id)");
+  if (typeof jwt.issuer === "string") checkIssuer(jwt.issuer);
+  if (typeof jwt.jwksUri === "string") checkJwksUri(jwt.jwksUri);
+  if (!jwt.audience) checkAudience("");
+  if (typeof jwt.audience === "string") checkAudience(jwt.audience);
   const nameClaim = jwt.nameClaim ?? DEFAULT_NAME_CLAIM;
   if (nameClaim === "") throw new Error("access.jwt.nameClaim must not be empty");
   return { issuer: jwt.issuer, audience: jwt.audience, jwksUri: jwt.jwksUri, nameClaim };
+}
+
+export function checkIssuer(issuer: string): string {
+  trustedUrl(issuer, "access.jwt.issuer");
+  return issuer;
+}
+
+export function checkJwksUri(jwksUri: string): string {
+  trustedUrl(jwksUri, "access.jwt.jwksUri");
+  return jwksUri;
+}
+
+export function checkAudience(audience: string): string {
+  // Without an audience, any token the issuer signs for any application would let a client in.
+  if (!audience) throw new Error("access.jwt.audience must be set (the application's client id)");
+  return audience;
 }
 
 /**

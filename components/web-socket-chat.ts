@@ -23,6 +23,9 @@ import {
   AUTHORIZER_MEMORY_MB,
   AUTHORIZER_TIMEOUT_SECONDS,
   checkAccessToken,
+  checkAudience,
+  checkIssuer,
+  checkJwksUri,
   isOpen,
   LambdaArchitecture,
   resolveSettings,
@@ -136,7 +139,13 @@ export interface WebSocketChatLambdaArgs {
  * alike); the others shape the resources and are checked before anything is created, so they
  * must be known values.
  */
-export const INPUT_ARGUMENTS: readonly string[] = ["kmsKeyArn", "access.accessToken"];
+export const INPUT_ARGUMENTS: readonly string[] = [
+  "kmsKeyArn",
+  "access.accessToken",
+  "access.jwt.issuer",
+  "access.jwt.audience",
+  "access.jwt.jwksUri",
+];
 
 /** A per-connection token bucket: a burst, then a sustained rate. */
 export interface WebSocketChatMessageRateLimit {
@@ -159,17 +168,17 @@ export interface WebSocketChatJwtAccess {
    * `https://cognito-idp.ap-northeast-1.amazonaws.com/ap-northeast-1_AbCdEf123`. Its keys come
    * from `{issuer}/.well-known/openid-configuration` unless `jwksUri` is set. https only.
    */
-  issuer: string;
+  issuer: pulumi.Input<string>;
   /**
    * The audience tokens must be issued for (`aud`): your application's client id. For Cognito,
    * ID tokens carry it; access tokens do not.
    */
-  audience: string;
+  audience: pulumi.Input<string>;
   /**
    * Where the issuer publishes its keys, to skip the discovery document. Defaults to the
    * `jwks_uri` of the issuer's discovery document.
    */
-  jwksUri?: string;
+  jwksUri?: pulumi.Input<string>;
   /**
    * The claim that holds the display name the routes see as `requestContext.authorizer.name`.
    * A token without it gets its subject. Defaults to `"name"`.
@@ -642,7 +651,14 @@ export class WebSocketChat extends pulumi.ComponentResource {
                   .output(accessToken)
                   .apply((token) => accessTokenDigest(checkAccessToken(token))),
               ),
-        jwt,
+        // Another resource's issuer or client id is checked once it is known.
+        jwt: jwt && {
+          ...jwt,
+          issuer: pulumi.output(jwt.issuer).apply(checkIssuer),
+          audience: pulumi.output(jwt.audience).apply(checkAudience),
+          jwksUri:
+            jwt.jwksUri === undefined ? undefined : pulumi.output(jwt.jwksUri).apply(checkJwksUri),
+        },
       });
       const created = createFunction(AUTHORIZER_HANDLER, [], {
         memorySize: AUTHORIZER_MEMORY_MB,

@@ -9,7 +9,7 @@ import {
   isOpen,
   resolveSettings,
 } from "../components/settings";
-import { accessTokenDigest } from "../handlers/lib/access";
+import { accessTokenDigest, JwtSettings } from "../handlers/lib/access";
 import { AccessControl, authorizerEnvironment, handlerEnvironment } from "../handlers/lib/config";
 import { CONNECTIONS_TABLE, HISTORY_TABLE } from "../handlers/lib/tables";
 import { AUTHORIZER_HANDLER, FunctionName, HandlerName, chatRoutes } from "../handlers/routes";
@@ -260,10 +260,13 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
 }
 
 /** The authorizer's settings as the component gives them: a token only as its digest. */
-function localAccess({ accessToken, jwt }: AccessSettings): AccessControl {
-  // Local settings come from text, never from a Pulumi Output.
+export function localAccess({ accessToken, jwt }: AccessSettings): AccessControl {
+  // Local settings come from text (the stack files), never from a Pulumi Output.
   const token = accessToken as string | undefined;
-  return { accessTokenSha256: token === undefined ? undefined : accessTokenDigest(token), jwt };
+  return {
+    accessTokenSha256: token === undefined ? undefined : accessTokenDigest(token),
+    jwt: jwt as JwtSettings | undefined,
+  };
 }
 
 async function bundleAll(

@@ -4,7 +4,7 @@ import { parseArgs } from "util";
 import { IDLE_TIMEOUT_MS, MAX_CONNECTION_MS } from "../handlers/lib/limits";
 import { exampleMessage } from "../handlers/lib/message";
 import { isOpen } from "../components/settings";
-import { DEFAULT_PORT, DEFAULT_STACK, LocalChat, startLocalChat } from "./chat";
+import { DEFAULT_PORT, DEFAULT_STACK, LocalChat, localAccess, startLocalChat } from "./chat";
 import { DEFAULT_CONCURRENCY } from "./lambda-runtime";
 
 const DEFAULT_PERSIST_DIR = ".local-data";
@@ -137,7 +137,8 @@ function printReady(chat: LocalChat, stack: string, dataDir: string | undefined)
 }
 
 function accessLine(chat: LocalChat): string {
-  const { accessToken, jwt } = chat.settings.access;
+  const { accessToken } = chat.settings.access;
+  const { jwt } = localAccess(chat.settings.access);
   const who = [
     ...(accessToken === undefined ? [] : ["the stack's access token"]),
     ...(jwt ? [`JWTs from ${jwt.issuer} for ${jwt.audience}`] : []),

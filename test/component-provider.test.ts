@@ -58,17 +58,25 @@ const EVERY_ARGUMENT: WebSocketChatArgs = {
 
 /**
  * The arguments as the provider receives them: serialized by an SDK, deserialized by the host.
- * An argument that takes Inputs reaches the component as an Output whenever the program passes
- * another resource's output (the host wraps it to carry the dependency), so each one comes as an
- * Output here, as the hardest case.
+ * An argument that takes Inputs reaches the component as an Output, in its place, whenever the
+ * program passes another resource's output or a secret, so each one comes as an Output here, as
+ * the hardest case.
  */
 async function overTheWire(args: WebSocketChatArgs): Promise<pulumi.Inputs> {
-  const { inputProperties } = (await packageSchema()).resources[TYPE];
+  const schema = await packageSchema();
   const serialized = await pulumi.runtime.serializeProperties("args", { ...args });
   const inputs = pulumi.runtime.deserializeProperties(Struct.fromJavaScript(serialized));
-  for (const [key, value] of Object.entries(inputs)) {
-    if (!inputProperties[key].plain) inputs[key] = pulumi.output(value);
-  }
+  const asOutputs = (values: pulumi.Inputs, properties: Record<string, SchemaProperty>) => {
+    for (const [key, value] of Object.entries(values)) {
+      const property = properties[key];
+      const nested = property.$ref?.startsWith("#/types/")
+        ? schema.types[property.$ref.slice("#/types/".length)]?.properties
+        : undefined;
+      if (!property.plain) values[key] = pulumi.output(value);
+      else if (nested) asOutputs(value as pulumi.Inputs, nested);
+    }
+  };
+  asOutputs(inputs, schema.resources[TYPE].inputProperties);
   return inputs;
 }
 
@@ -197,6 +205,21 @@ describe("WebSocketChat through the package's provider (other languages)", funct
       constructFrom({ lambda: { runtime: pulumi.secret("nodejs22.x") } }),
       /WebSocketChat argument lambda\.runtime must be a value known before deployment/,
     );
+  });
+
+  it("takes an OIDC issuer and client id from other resources' outputs", async () => {
+    // As from a Cognito user pool and its client: outputs, in place of the strings.
+    const jwt = {
+      issuer: pulumi.output("https://cognito-idp.ap-northeast-1.amazonaws.com/ap-northeast-1_Ab"),
+      audience: pulumi.output("client-123"),
+    };
+    const { record } = await constructed({ access: { jwt } });
+    const { variables } = record.named("chat-authorize").inputs.environment;
+    assert.equal(
+      variables.AUTH_ISSUER,
+      "https://cognito-idp.ap-northeast-1.amazonaws.com/ap-northeast-1_Ab",
+    );
+    assert.equal(variables.AUTH_AUDIENCE, "client-123");
   });
 
   it("refuses a value the class refuses, naming the argument", async () => {

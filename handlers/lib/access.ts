@@ -133,13 +133,13 @@ export class SharedTokenCheck implements AccessCheck {
 /** The claim that holds a display name unless configured otherwise (OIDC's standard claim). */
 export const DEFAULT_NAME_CLAIM = "name";
 
-export interface JwtSettings {
+export interface JwtSettings<Value = string> {
   /** The OIDC issuer, exactly as tokens carry it in `iss`. */
-  issuer: string;
+  issuer: Value;
   /** The audience tokens must be for (`aud`): the application's client id. */
-  audience: string;
+  audience: Value;
   /** Where the issuer's keys are; unset: from its OpenID discovery document. */
-  jwksUri?: string;
+  jwksUri?: Value;
   /** The claim that holds the display name. */
   nameClaim: string;
 }

@@ -69,7 +69,7 @@ export function handlerEnvironment<Value>(
  */
 export interface AccessControl<Value = string> {
   accessTokenSha256?: Value;
-  jwt?: JwtSettings;
+  jwt?: JwtSettings<Value>;
 }
 
 /** The authorizer function's environment variables: its own, given to no other function. */
