@@ -391,6 +391,17 @@ describe("WebSocketChat component", () => {
       const [component] = record.ofType(TYPES.component);
       assert.deepEqual(component.aliasTypes, ["chat:index:WebSocketChat"]);
     });
+
+    it("keeps the caller's own aliases beside that one", async () => {
+      const own = await startProgram();
+      new WebSocketChat("chat", {}, { aliases: [{ type: "team:index:Chat" }] });
+      await finishProgram();
+      const [component] = own.ofType(TYPES.component);
+      assert.deepEqual(component.aliasTypes.sort(), [
+        "chat:index:WebSocketChat",
+        "team:index:Chat",
+      ]);
+    });
   });
 
   describe("with arguments", () => {
