@@ -17,6 +17,7 @@ import {
   INTEGRATION_TIMEOUT_MS,
   MAX_CONNECTION_MS,
   MAX_MESSAGE_BYTES,
+  MAX_URL_LENGTH,
 } from "../handlers/lib/limits";
 import { FrameLimits } from "./frame-limits";
 import {
@@ -180,6 +181,9 @@ export class LocalGateway extends EventEmitter {
         backend: this.backend(),
       }),
     );
+    server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) =>
+      this.unreadableRequest(err, socket),
+    );
   }
 
   static async start(options: LocalGatewayOptions): Promise<LocalGateway> {
@@ -193,6 +197,24 @@ export class LocalGateway extends EventEmitter {
       });
     });
     return new LocalGateway(server, options);
+  }
+
+  /** Connections whose upgrade is still under way: `$connect` is running or the handshake is. */
+  get connecting(): number {
+    let count = 0;
+    for (const connection of this.connections.values())
+      if (connection.state === "connecting") count++;
+    return count;
+  }
+
+  /**
+   * Resolves once no upgrade and no `$disconnect` is in flight: every connection is then open
+   * or gone, and the table holds what its integrations made of them.
+   */
+  async settled(): Promise<void> {
+    while (this.pendingConnects.size > 0 || this.pendingDisconnects.size > 0) {
+      await Promise.all([...this.pendingConnects, ...this.pendingDisconnects]);
+    }
   }
 
   /** Ids of the open connections. */
@@ -245,8 +267,15 @@ export class LocalGateway extends EventEmitter {
   // ---- WebSocket side -----------------------------------------------------------------------
 
   private upgrade(request: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const [path, query = ""] = (request.url ?? "/").split("?", 2);
+    const url = request.url ?? "/";
+    const queryAt = url.indexOf("?");
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
+    const query = queryAt < 0 ? "" : url.slice(queryAt + 1);
     // Refusals name their reason, never the URL or a header value: those may carry tokens.
+    if (`wss://${request.headers.host ?? ""}${url}`.length > MAX_URL_LENGTH) {
+      // API Gateway's quota; the status it answers is a guess.
+      return this.refuseUpgrade(socket, 414, `URL over ${MAX_URL_LENGTH} characters`);
+    }
     if (path !== `/${this.options.stage}` && path !== `/${this.options.stage}/`) {
       return this.refuseUpgrade(socket, 403, "not this API's stage path");
     }
@@ -262,6 +291,25 @@ export class LocalGateway extends EventEmitter {
     });
     this.pendingConnects.add(pending);
     void pending.finally(() => this.pendingConnects.delete(pending));
+  }
+
+  /**
+   * A request Node could not read (a head over 16 KB, bytes that are not HTTP, a client that left
+   * mid-head): answered as Node would, and logged, since it never reaches `upgrade`.
+   */
+  private unreadableRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === "ECONNRESET" || err.code === "HPE_INVALID_EOF_STATE" || !socket.writable) {
+      this.log(`request    abandoned before its head was complete`);
+      return void socket.destroy();
+    }
+    const status =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? 431
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? 408
+          : 400;
+    this.log(`request    refused ${status}: unreadable (${err.code ?? err.message})`);
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
   }
 
   private refuseUpgrade(socket: Duplex, status: number, reason: string): void {
@@ -305,10 +353,10 @@ export class LocalGateway extends EventEmitter {
     }
     // From here $connect has succeeded: every way out that is not "open" owes a $disconnect.
     if (socket.destroyed || !socket.readable || !socket.writable) {
-      return this.abandon(connection, "the client left while $connect ran");
+      return this.abandon(connection, socket, "the client left while $connect ran");
     }
     // ws may still refuse, or find the socket gone; either way the socket closes unopened.
-    const unopened = () => this.abandon(connection, "the handshake did not complete");
+    const unopened = () => this.abandon(connection, socket, "the handshake did not complete");
     socket.once("close", unopened);
     try {
       if (status.protocol !== undefined) chosenProtocols.set(request, status.protocol);
@@ -318,13 +366,14 @@ export class LocalGateway extends EventEmitter {
       });
     } catch (err) {
       socket.off("close", unopened);
-      this.abandon(connection, `the handshake failed: ${errorText(err)}`);
-      socket.destroy();
+      this.abandon(connection, socket, `the handshake failed: ${errorText(err)}`);
     }
   }
 
   /** A connection whose $connect succeeded but that never opened: forget it, run $disconnect. */
-  private abandon(connection: Connection, reason: string): void {
+  private abandon(connection: Connection, socket: Duplex, reason: string): void {
+    // Nobody reads an upgrade's socket until it opens: destroy it, or it lingers half-open.
+    socket.destroy();
     if (connection.state !== "connecting") return;
     connection.state = "closed";
     const { connectionId } = connection.context;
@@ -411,6 +460,10 @@ export class LocalGateway extends EventEmitter {
     ws.on("error", (err: Error & { code?: string }) => {
       // ws closes the socket itself; remember why, for $disconnect.
       if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") connection.closedBy ??= CLOSE.tooBig;
+      // ws sent a close frame for a protocol error: a client that never answers it is cut off
+      // as soon as one that ignores ours (ws itself would wait 30 s).
+      const cutOff = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+      ws.once("close", () => clearTimeout(cutOff));
     });
     let finish!: () => void;
     connection.finished = new Promise((resolve) => (finish = resolve));

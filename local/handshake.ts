@@ -10,7 +10,7 @@ const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
 /**
  * Everything `ws` checks before it completes a handshake (RFC 6455 4.2.1; ws's
- * `WebSocketServer.handleUpgrade`), with the status ws answers. The gateway asks before it runs
+ * `WebSocketServer.handleUpgrade`), with the status ws answers, and the HTTP version. The gateway asks before it runs
  * `$connect`: a handshake ws would refuse afterwards would leave a record with no `$disconnect`.
  * Undefined when ws will accept the handshake.
  */
@@ -22,6 +22,8 @@ export function handshakeProblem(request: http.IncomingMessage): HandshakeProble
     "sec-websocket-protocol": protocols,
   } = request.headers;
   if (request.method !== "GET") return { status: 405, reason: "method is not GET" };
+  // RFC 6455 4.1: the handshake is an HTTP/1.1 request (ws does not check this one).
+  if (request.httpVersion === "1.0") return { status: 400, reason: "HTTP/1.0 cannot upgrade" };
   if (upgrade?.toLowerCase() !== "websocket") {
     return { status: 400, reason: "Upgrade is not websocket" };
   }

@@ -272,6 +272,44 @@ describe("local gateway (local/gateway.ts)", function () {
       socket.destroy();
     });
 
+    it("lets go of the socket of a client that left during $connect, so that close() finishes", async () => {
+      const log: string[] = [];
+      const { released, release } = latch("$connect");
+      await harness.start(
+        (i) => ({
+          $connect: i.route(async () => {
+            await released;
+            return { statusCode: 200 };
+          }),
+          $disconnect: i.route(),
+        }),
+        { log: (line) => log.push(line) },
+      );
+      const url = new URL(harness.gateway.url);
+      const socket = net.connect(Number(url.port), url.hostname);
+      socket.on("error", () => {});
+      socket.write(
+        `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+          Object.entries(HANDSHAKE)
+            .map(([name, value]) => `${name}: ${value}\r\n`)
+            .join("") +
+          "\r\n",
+        () => socket.destroy(),
+      );
+      // The client leaves as soon as its request is out, while the gateway still reads it.
+      const { connectionId } = (await harness.integrations.next("$connect")).requestContext;
+      // Time for the gateway to read the client's FIN (if it has not, ws opens and closes the
+      // connection instead: the same $disconnect, and this test still holds).
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      release();
+      await harness.integrations.next("$disconnect");
+      assert.ok(
+        log.some((line) => line.startsWith(`disconnect ${connectionId} 1006`)),
+        log.join("\n"),
+      );
+      await within(PROMPTLY_MS, "the gateway to close", harness.gateway.close());
+    });
+
     it("logs the $disconnect it runs for a client that gave up while $connect ran", async () => {
       const log: string[] = [];
       const { released, release } = latch("$connect");

@@ -4,7 +4,6 @@ import * as path from "path";
 import { handshakeProblem, parseSubprotocols } from "../local/handshake";
 
 // ws's own parser, the one that refuses a handshake after $connect if ours lets it through.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const wsSubprotocol = require(
   path.join(path.dirname(require.resolve("ws")), "lib", "subprotocol.js"),
 ) as {

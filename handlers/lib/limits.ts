@@ -13,6 +13,9 @@ export const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 /** Every connection is closed after 2 hours, however busy. */
 export const MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
 
+/** The longest URL a client may connect to, in characters. */
+export const MAX_URL_LENGTH = 4096;
+
 /** The largest WebSocket frame a client may send: 32 KB. */
 export const MAX_FRAME_BYTES = 32 * 1024;
 
