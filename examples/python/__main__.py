@@ -2,7 +2,7 @@
 
 `pulumi package add ../..` generates the pulumi_websocket_chat SDK (in sdks/) from the
 component's TypeScript types and adds it to requirements.txt. Every argument is optional; these
-are the ones index.ts reads from its configuration, with their defaults.
+are some of them, at their defaults; the SDK documents them all.
 """
 
 import pulumi
@@ -23,6 +23,8 @@ chat = websocket_chat.WebSocketChat(
         "memory_size": {"message": 1769},
     },
     log_retention_days=14,
+    message_rate_limit={"burst": 10, "per_second": 1},
+    history={"retention_seconds": 86400, "limit": 50},
     tags={"project": "websocket-chat"},
 )
 
