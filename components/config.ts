@@ -30,6 +30,14 @@ export function chatArgsFromConfig(config: ConfigSource): WebSocketChatArgs {
     }
     return parsed;
   };
+  const boolean = (key: string): boolean | undefined => {
+    const value = text(key);
+    if (value === undefined) return undefined;
+    if (value !== "true" && value !== "false") {
+      throw new Error(`Configuration key ${key} must be true or false, got "${value}"`);
+    }
+    return value === "true";
+  };
   const memory = number("lambdaMemorySize");
   // `pulumi config set --secret accessToken ...`: checked while its value is at hand (the
   // component checks an Output only once it resolves), then kept a secret.
@@ -73,6 +81,10 @@ export function chatArgsFromConfig(config: ConfigSource): WebSocketChatArgs {
     history: {
       retentionSeconds: number("historyRetentionSeconds"),
       limit: number("historyLimit"),
+    },
+    presence: {
+      notices: boolean("presenceNotices"),
+      nameLimit: number("presenceNameLimit"),
     },
   };
 }

@@ -4,6 +4,8 @@ import {
   DEFAULT_CONNECTION_TTL_SECONDS,
   DEFAULT_HISTORY_LIMIT,
   DEFAULT_HISTORY_RETENTION_SECONDS,
+  DEFAULT_PRESENCE_NAME_LIMIT,
+  DEFAULT_PRESENCE_NOTICES,
 } from "../handlers/lib/config";
 import { DEFAULT_RATE_LIMIT, RateLimit } from "../handlers/lib/rate-limit";
 import {
@@ -19,6 +21,7 @@ import type {
   WebSocketChatArgs,
   WebSocketChatJwtAccess,
   WebSocketChatHistory,
+  WebSocketChatPresence,
   WebSocketChatPerHandler,
   WebSocketChatThrottle,
 } from "./web-socket-chat";
@@ -54,6 +57,7 @@ export const DEFAULT_MEMORY_MB: PerHandler<number> = {
   disconnect: 256,
   message: 1769,
   history: 256,
+  who: 256,
   default: 256,
 };
 // API Gateway's integration timeout is 29 s: the broadcast may use all of it. The others do
@@ -63,6 +67,7 @@ export const DEFAULT_TIMEOUT_SECONDS: PerHandler<number> = {
   disconnect: 10,
   message: 29,
   history: 10,
+  who: 10,
   default: 10,
 };
 export const DEFAULT_LOG_RETENTION_DAYS = 14;
@@ -91,10 +96,18 @@ export function isOpen(access: AccessSettings): boolean {
 export type ChatSettings = Required<
   Omit<
     WebSocketChatArgs,
-    "stageName" | "throttle" | "lambda" | "kmsKeyArn" | "messageRateLimit" | "access" | "history"
+    | "stageName"
+    | "throttle"
+    | "lambda"
+    | "kmsKeyArn"
+    | "messageRateLimit"
+    | "access"
+    | "history"
+    | "presence"
   >
 > & {
   history: Required<WebSocketChatHistory>;
+  presence: Required<WebSocketChatPresence>;
   stageName: string;
   /** Unset: DynamoDB's AWS-owned key. */
   kmsKeyArn?: WebSocketChatArgs["kmsKeyArn"];
@@ -156,6 +169,16 @@ export function resolveSettings(args: WebSocketChatArgs, stack: string): ChatSet
       ),
       // Each message may take up to 128 KB: the replay of 500 is at most 64 MB in memory.
       limit: integerIn("history.limit", args.history?.limit ?? DEFAULT_HISTORY_LIMIT, 1, 500),
+    },
+    presence: {
+      notices: args.presence?.notices ?? DEFAULT_PRESENCE_NOTICES,
+      // 500 names of 32 characters fit one 128 KB frame even at 4 bytes a character.
+      nameLimit: integerIn(
+        "presence.nameLimit",
+        args.presence?.nameLimit ?? DEFAULT_PRESENCE_NAME_LIMIT,
+        1,
+        500,
+      ),
     },
     throttle: {
       burstLimit: integerIn(

@@ -71,6 +71,8 @@ export interface WebSocketChatPerHandler {
   message?: number;
   /** The `history` route's function. Defaults to the argument's default for `history`. */
   history?: number;
+  /** The `who` route's function. Defaults to the argument's default for `who`. */
+  who?: number;
   /** The `$default` route's function. Defaults to the argument's default for `default`. */
   default?: number;
 }
@@ -89,6 +91,18 @@ export interface WebSocketChatHistory {
    * frames of at most 128 KB. From 1 to 500. Defaults to `50`.
    */
   limit?: number;
+}
+
+/** Who is in a room: join and leave notices, and what `who` lists. */
+export interface WebSocketChatPresence {
+  /**
+   * Whether the room's `chat.v1` clients get `joined` and `left` notices. Each connect and
+   * disconnect then reads the room and posts to each structured member: its cost grows with
+   * the room (docs/scaling.md). Defaults to `true`.
+   */
+  notices?: boolean;
+  /** The most (distinct) names a `who` reply lists, from 1 to 500. Defaults to `100`. */
+  nameLimit?: number;
 }
 
 /** The stage's throttling, applied to every route. */
@@ -245,6 +259,15 @@ export interface WebSocketChatArgs {
    */
   history?: WebSocketChatHistory;
   /**
+   * Join and leave notices, and how many names `who` lists. Defaults to notices on and 100
+   * names.
+   * @example
+   * ```ts
+   * { presence: { notices: false } } // rooms of thousands: no O(room) work per connect
+   * ```
+   */
+  presence?: WebSocketChatPresence;
+  /**
    * The stage's default throttling. Both limits are always set: in `defaultRouteSettings`, a
    * limit left unset is 0, and every request gets 429. Defaults to a burst of 100 requests and
    * 50 requests per second.
@@ -336,6 +359,8 @@ export interface WebSocketChatHandlers {
   message: WebSocketChatRouteHandler;
   /** The `history` route: replays the sender's room's latest messages to the sender. */
   history: WebSocketChatRouteHandler;
+  /** The `who` route: tells the sender who is in its room. */
+  who: WebSocketChatRouteHandler;
   /** The `$default` route: answers a message no other route takes. */
   default: WebSocketChatRouteHandler;
 }
@@ -412,6 +437,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
       logRetentionDays,
       kmsKeyArn,
       history,
+      presence,
       tags,
       messageRateLimit,
       access,
@@ -431,10 +457,14 @@ export class WebSocketChat extends pulumi.ComponentResource {
     const managementEndpoint = managementEndpointOf(api, stageName);
     // The table's customer-managed key, for the functions that use the table (none without one).
     const tableKey = kmsKeyArn === undefined ? [] : [allowTableKey(kmsKeyArn)];
+    // Join and leave notices: read the room, post to its chat.v1 members.
+    const tellRoom = presence.notices
+      ? [allowQueryRoom(table, roomIndex), allowPostToConnections(api, stageName)]
+      : [];
     // Each function's whole permission set, besides writing its own logs.
     const grants: PerHandler<PolicyStatement[]> = {
-      connect: [allowPutConnection(table), ...tableKey],
-      disconnect: [allowDeleteConnection(table), ...tableKey],
+      connect: [allowPutConnection(table), ...tableKey, ...tellRoom],
+      disconnect: [allowDeleteConnection(table), ...tableKey, ...tellRoom],
       message: [
         allowGetConnection(table),
         allowQueryRoom(table, roomIndex),
@@ -447,6 +477,12 @@ export class WebSocketChat extends pulumi.ComponentResource {
       history: [
         allowGetConnection(table),
         ...(keepsHistory ? [allowReadHistory(historyTable)] : []),
+        ...tableKey,
+        allowPostToConnections(api, stageName),
+      ],
+      who: [
+        allowGetConnection(table),
+        allowQueryRoom(table, roomIndex),
         ...tableKey,
         allowPostToConnections(api, stageName),
       ],
@@ -588,6 +624,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
           historyTableName: historyTable.name,
           historyRetentionSeconds: history.retentionSeconds,
           historyLimit: history.limit,
+          presenceNotices: presence.notices,
+          presenceNameLimit: presence.nameLimit,
         }),
       });
       const permission = new aws.lambda.Permission(

@@ -1,9 +1,11 @@
 import type { APIGatewayProxyResultV2, Context } from "aws-lambda";
 import { connectionStore } from "./lib/clients";
-import { connectionTtlSeconds } from "./lib/config";
+import { connectionTtlSeconds, presenceNotices } from "./lib/config";
 import { invocationDeadline } from "./lib/deadline";
 import { CHAT_PROTOCOL } from "./lib/connection-store";
+import { joinedFrame } from "./lib/frames";
 import { ConnectEvent, readJoinRequest } from "./lib/join-request";
+import { notify } from "./lib/presence";
 import { describeError, logError, logInfo } from "./lib/log";
 import { respond } from "./lib/responses";
 
@@ -12,6 +14,8 @@ import { respond } from "./lib/responses";
  * room. Anything but 2xx refuses the WebSocket handshake: 400 for a room or name the chat does
  * not accept. A client that offers `chat.v1` gets it selected: API Gateway completes the
  * handshake with the `Sec-WebSocket-Protocol` this handler returns, and none without it.
+ * With presence notices on, the room's other chat.v1 clients are told who joined; the
+ * handshake waits for that, and a failure there is logged, never the joiner's.
  */
 export const handler = async (
   event: ConnectEvent,
@@ -24,18 +28,23 @@ export const handler = async (
     return respond(400, request.reason);
   }
   const { room, name, structured } = request.join;
+  const deadline = invocationDeadline(context);
   try {
     await connectionStore().add(
       { connectionId, room, name, structured },
       connectedAt ?? Date.now(),
       connectionTtlSeconds(),
-      { deadline: invocationDeadline(context) },
+      { deadline },
     );
-    return structured
-      ? respond(200, "Connected", { "Sec-WebSocket-Protocol": CHAT_PROTOCOL })
-      : respond(200, "Connected");
   } catch (err) {
     logError("connect_failed", { connectionId, ...describeError(err) });
     return respond(500, "Failed to connect");
   }
+  if (presenceNotices()) {
+    const at = new Date(event.requestContext.requestTimeEpoch ?? Date.now()).toISOString();
+    await notify("joined", { connectionId, room, frame: joinedFrame(room, name, at) }, deadline);
+  }
+  return structured
+    ? respond(200, "Connected", { "Sec-WebSocket-Protocol": CHAT_PROTOCOL })
+    : respond(200, "Connected");
 };

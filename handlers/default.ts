@@ -2,8 +2,9 @@ import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context 
 import { connectionStore, messageShape, replyTo } from "./lib/clients";
 import { invocationDeadline } from "./lib/deadline";
 import { describeError, logError } from "./lib/log";
-import { errorReply, exampleMessage } from "./lib/message";
+import { actionMessage, errorReply, exampleMessage } from "./lib/message";
 import { respond } from "./lib/responses";
+import { HISTORY_ROUTE, WHO_ROUTE } from "./routes";
 
 /** `$default`: a message no route matched. Tells the sender, and only the sender, what to send. */
 export const handler = async (
@@ -13,7 +14,10 @@ export const handler = async (
   const { connectionId } = event.requestContext;
   const deadline = invocationDeadline(context);
   const shape = messageShape();
-  const reason = `Unknown action. Send a message like ${JSON.stringify(exampleMessage(shape))}.`;
+  const ask = (routeKey: string) => JSON.stringify(actionMessage(shape, routeKey));
+  const reason =
+    `Unknown action. Send a message like ${JSON.stringify(exampleMessage(shape))}, ` +
+    `or ask for ${ask(HISTORY_ROUTE)} or ${ask(WHO_ROUTE)}.`;
   await replyTo(
     connectionId,
     errorReply("UnknownAction", reason, shape, await isStructured()),

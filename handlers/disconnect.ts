@@ -1,20 +1,32 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { connectionStore } from "./lib/clients";
+import { presenceNotices } from "./lib/config";
 import { invocationDeadline } from "./lib/deadline";
+import { leftFrame } from "./lib/frames";
 import { describeError, logError } from "./lib/log";
+import { notify } from "./lib/presence";
 import { respond } from "./lib/responses";
 
 /**
- * `$disconnect`: forgets the connection. API Gateway delivers this best-effort only, which is
- * why records also expire on their own.
+ * `$disconnect`: forgets the connection and, with presence notices on, tells the room's other
+ * chat.v1 clients who left. API Gateway delivers this best-effort only, which is why records
+ * also expire on their own (and then nobody is told).
  */
 export const handler = async (
   event: APIGatewayProxyWebsocketEventV2,
   context?: Pick<Context, "getRemainingTimeInMillis">,
 ): Promise<APIGatewayProxyResultV2> => {
-  const { connectionId } = event.requestContext;
+  const { connectionId, requestTimeEpoch } = event.requestContext;
+  const deadline = invocationDeadline(context);
   try {
-    await connectionStore().remove(connectionId, { deadline: invocationDeadline(context) });
+    const left = await connectionStore().remove(connectionId, { deadline });
+    // Only a record this call deleted is announced: a second $disconnect, or one for a record
+    // a broadcast already dropped, tells nobody twice.
+    if (left && presenceNotices()) {
+      const at = new Date(requestTimeEpoch ?? Date.now()).toISOString();
+      const frame = leftFrame(left.room, left.name, at);
+      await notify("left", { connectionId, room: left.room, frame }, deadline);
+    }
   } catch (err) {
     // Nobody is left to tell; the record expires by itself.
     logError("disconnect_failed", { connectionId, ...describeError(err) });

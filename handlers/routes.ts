@@ -5,7 +5,14 @@
  */
 
 /** The handler modules, `handlers/<name>.ts`. */
-export const HANDLER_NAMES = ["connect", "disconnect", "message", "history", "default"] as const;
+export const HANDLER_NAMES = [
+  "connect",
+  "disconnect",
+  "message",
+  "history",
+  "who",
+  "default",
+] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 
 /** The `$connect` authorizer's module, `handlers/authorize.ts`: a function, but not a route. */
@@ -24,8 +31,10 @@ export const DEFAULT_ROUTE_SELECTION_EXPRESSION = "$request.body.action";
 export const DEFAULT_MESSAGE_ROUTE = "sendmessage";
 /** `{"action":"history"}`: the sender's room's latest messages, to the sender only. */
 export const HISTORY_ROUTE = "history";
+/** `{"action":"who"}`: who is in the sender's room, to the sender only. */
+export const WHO_ROUTE = "who";
 /** Route keys of the chat's own actions, which the message route cannot take. */
-export const RESERVED_ROUTE_KEYS: readonly string[] = [HISTORY_ROUTE];
+export const RESERVED_ROUTE_KEYS: readonly string[] = [HISTORY_ROUTE, WHO_ROUTE];
 
 /** The chat's routes, with the broadcast served under `messageRoute`. */
 export function chatRoutes(messageRoute: string = DEFAULT_MESSAGE_ROUTE): ChatRoute[] {
@@ -34,6 +43,7 @@ export function chatRoutes(messageRoute: string = DEFAULT_MESSAGE_ROUTE): ChatRo
     { routeKey: "$disconnect", handler: "disconnect" },
     { routeKey: messageRoute, handler: "message" },
     { routeKey: HISTORY_ROUTE, handler: "history" },
+    { routeKey: WHO_ROUTE, handler: "who" },
     { routeKey: "$default", handler: "default" },
   ];
 }

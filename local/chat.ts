@@ -201,6 +201,8 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
         historyTableName: LOCAL_HISTORY_TABLE_NAME,
         historyRetentionSeconds: settings.history.retentionSeconds,
         historyLimit: settings.history.limit,
+        presenceNotices: settings.presence.notices,
+        presenceNameLimit: settings.presence.nameLimit,
       }),
       // The SDK's standard per-service endpoint override: the handlers need no local code path.
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,

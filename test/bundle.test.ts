@@ -77,6 +77,7 @@ describe("handler bundles as deployed", function () {
       websocketEvent("MESSAGE", "history", "listener000000A=", '{"action":"history"}'),
       200,
     ],
+    who: [websocketEvent("MESSAGE", "who", "listener000000A=", '{"action":"who"}'), 200],
     default: [websocketEvent("MESSAGE", "$default", "cold0000000000A=", "hello?"), 400],
     disconnect: [websocketEvent("DISCONNECT", "$disconnect", "cold0000000000A="), 200],
   };

@@ -37,11 +37,19 @@ const EVERY_ARGUMENT: WebSocketChatArgs = {
   lambda: {
     runtime: "nodejs22.x",
     architecture: "x86_64",
-    memorySize: { connect: 512, disconnect: 384, message: 3008, history: 448, default: 320 },
-    timeout: { connect: 5, disconnect: 6, message: 20, history: 8, default: 7 },
+    memorySize: {
+      connect: 512,
+      disconnect: 384,
+      message: 3008,
+      history: 448,
+      who: 416,
+      default: 320,
+    },
+    timeout: { connect: 5, disconnect: 6, message: 20, history: 8, who: 9, default: 7 },
   },
   logRetentionDays: 30,
   history: { retentionSeconds: 3600, limit: 20 },
+  presence: { notices: false, nameLimit: 30 },
   kmsKeyArn: "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
   messageRateLimit: { burst: 5, perSecond: 2 },
   access: {

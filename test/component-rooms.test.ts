@@ -83,6 +83,26 @@ describe("WebSocketChat component: rooms, history and presence", () => {
       );
     });
 
+    it("routes who to its own function, which may read the sender's record and the room index, and reply", () => {
+      assert.equal(record.named("chat-who-route").inputs.routeKey, "who");
+      assert.deepEqual(dataGrants(record, "who"), [
+        `dynamodb:GetItem on ${TABLE_ARN}`,
+        `dynamodb:Query on ${TABLE_ARN}/index/byRoom`,
+        `execute-api:ManageConnections on ${POST}`,
+      ]);
+    });
+
+    it("lets $connect and $disconnect read the room and post, for join and leave notices", () => {
+      for (const handler of ["connect", "disconnect"] as const) {
+        const grants = dataGrants(record, handler);
+        assert.ok(grants.includes(`dynamodb:Query on ${TABLE_ARN}/index/byRoom`), handler);
+        assert.ok(grants.includes(`execute-api:ManageConnections on ${POST}`), handler);
+      }
+      const variables = record.named("chat-connect").inputs.environment.variables;
+      assert.equal(variables.PRESENCE_NOTICES, "true");
+      assert.equal(variables.PRESENCE_NAME_LIMIT, "100");
+    });
+
     it("tells the functions the history table, its retention and the replay limit", () => {
       const variables = record.named("chat-history").inputs.environment.variables;
       assert.equal(variables.HISTORY_TABLE_NAME, "chat-room-history-7f3a2b1");
@@ -107,7 +127,17 @@ describe("WebSocketChat component: rooms, history and presence", () => {
     );
   });
 
-  it("refuses a history limit outside 1-500, a negative retention, and a message route named like an action", async () => {
+  it("without notices, $connect and $disconnect may neither read a room nor post", async () => {
+    const record = await deploy({ presence: { notices: false } });
+    assert.deepEqual(dataGrants(record, "connect"), [`dynamodb:PutItem on ${TABLE_ARN}`]);
+    assert.deepEqual(dataGrants(record, "disconnect"), [`dynamodb:DeleteItem on ${TABLE_ARN}`]);
+    assert.equal(
+      record.named("chat-disconnect").inputs.environment.variables.PRESENCE_NOTICES,
+      "false",
+    );
+  });
+
+  it("refuses a history limit or name cap outside 1-500, a negative retention, and a message route named like an action", async () => {
     await startProgram();
     try {
       assert.throws(() => new WebSocketChat("a", { history: { limit: 0 } }), /history\.limit/);
@@ -117,6 +147,11 @@ describe("WebSocketChat component: rooms, history and presence", () => {
         /history\.retentionSeconds/,
       );
       assert.throws(() => new WebSocketChat("d", { messageRoute: "history" }), /messageRoute/);
+      assert.throws(() => new WebSocketChat("e", { messageRoute: "who" }), /messageRoute/);
+      assert.throws(
+        () => new WebSocketChat("f", { presence: { nameLimit: 501 } }),
+        /presence\.nameLimit/,
+      );
     } finally {
       await finishProgram();
     }

@@ -16,6 +16,8 @@ import {
   DEFAULT_CONNECTION_TTL_SECONDS,
   DEFAULT_HISTORY_LIMIT,
   DEFAULT_HISTORY_RETENTION_SECONDS,
+  DEFAULT_PRESENCE_NAME_LIMIT,
+  DEFAULT_PRESENCE_NOTICES,
 } from "../handlers/lib/config";
 import { DEFAULT_RATE_LIMIT } from "../handlers/lib/rate-limit";
 import {
@@ -117,6 +119,8 @@ describe("the stack program (index.ts)", () => {
       messageRatePerSecond: "2",
       historyRetentionSeconds: "3600",
       historyLimit: "20",
+      presenceNotices: "false",
+      presenceNameLimit: "7",
     };
     assert.deepEqual(
       Object.keys(config).sort(),
@@ -157,6 +161,8 @@ describe("the stack program (index.ts)", () => {
     const history = record.named("chat-history").inputs.environment.variables;
     assert.equal(history.HISTORY_RETENTION_SECONDS, "3600");
     assert.equal(history.HISTORY_LIMIT, "20");
+    assert.equal(history.PRESENCE_NOTICES, "false");
+    assert.equal(history.PRESENCE_NAME_LIMIT, "7");
   });
 
   it("refuses a lambdaArchitecture Lambda does not offer", async () => {
@@ -188,10 +194,12 @@ describe("the stack program (index.ts)", () => {
       authNameClaim: DEFAULT_NAME_CLAIM,
       historyRetentionSeconds: DEFAULT_HISTORY_RETENTION_SECONDS,
       historyLimit: DEFAULT_HISTORY_LIMIT,
+      presenceNotices: DEFAULT_PRESENCE_NOTICES,
+      presenceNameLimit: DEFAULT_PRESENCE_NAME_LIMIT,
     };
     assert.deepEqual(Object.keys(configSchema).sort(), Object.keys(defaults).sort());
     for (const [key, schema] of Object.entries(configSchema)) {
-      assert.ok(["string", "integer"].includes(schema.type), `${key}: type`);
+      assert.ok(["string", "integer", "boolean"].includes(schema.type), `${key}: type`);
       assert.ok(schema.description.length > 20, `${key}: description`);
       // A key declared without a default is required by the CLI (pulumi/pulumi#21797).
       assert.ok("default" in schema, `${key}: has a default`);

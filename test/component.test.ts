@@ -23,6 +23,7 @@ const DEFAULT_ROUTE_KEYS: Record<HandlerName, string> = {
   disconnect: "$disconnect",
   message: "sendmessage",
   history: "history",
+  who: "who",
   default: "$default",
 };
 
@@ -104,7 +105,7 @@ describe("WebSocketChat component", () => {
       ]);
     });
 
-    it("routes $connect, $disconnect, sendmessage and $default, each to its own integration", () => {
+    it("routes $connect, $disconnect, sendmessage, history, who and $default, each to its own integration", () => {
       const routes = record.ofType(TYPES.route);
       assert.deepEqual(routes.map((r) => r.inputs.routeKey).sort(), [
         "$connect",
@@ -112,6 +113,7 @@ describe("WebSocketChat component", () => {
         "$disconnect",
         "history",
         "sendmessage",
+        "who",
       ]);
       for (const handler of HANDLER_NAMES) {
         const route = record.named(`chat-${handler}-route`);
@@ -184,17 +186,21 @@ describe("WebSocketChat component", () => {
       );
     });
 
-    it("grants $connect only PutItem on the table, plus its own log streams", () => {
+    it("grants $connect PutItem on the table, and for join notices Query on the room index and posting, plus its own log streams", () => {
       assert.deepEqual(grantsOf("connect"), [
         `dynamodb:PutItem on ${TABLE_ARN}`,
+        `dynamodb:Query on ${TABLE_ARN}/index/byRoom`,
+        `execute-api:ManageConnections on ${API_ARN}/dev/POST/@connections/*`,
         `logs:CreateLogStream on ${logStreamsArn("connect")}`,
         `logs:PutLogEvents on ${logStreamsArn("connect")}`,
       ]);
     });
 
-    it("grants $disconnect only DeleteItem on the table, plus its own log streams", () => {
+    it("grants $disconnect DeleteItem on the table, and for leave notices Query on the room index and posting, plus its own log streams", () => {
       assert.deepEqual(grantsOf("disconnect"), [
         `dynamodb:DeleteItem on ${TABLE_ARN}`,
+        `dynamodb:Query on ${TABLE_ARN}/index/byRoom`,
+        `execute-api:ManageConnections on ${API_ARN}/dev/POST/@connections/*`,
         `logs:CreateLogStream on ${logStreamsArn("disconnect")}`,
         `logs:PutLogEvents on ${logStreamsArn("disconnect")}`,
       ]);
@@ -311,6 +317,8 @@ describe("WebSocketChat component", () => {
             HISTORY_TABLE_NAME: "chat-room-history-7f3a2b1",
             HISTORY_RETENTION_SECONDS: "86400",
             HISTORY_LIMIT: "50",
+            PRESENCE_NOTICES: "true",
+            PRESENCE_NAME_LIMIT: "100",
           },
         });
       }
@@ -470,8 +478,8 @@ describe("WebSocketChat component", () => {
       }
       const memory = HANDLER_NAMES.map((h) => functionInputs(h).memorySize);
       const timeouts = HANDLER_NAMES.map((h) => functionInputs(h).timeout);
-      assert.deepEqual(memory, [512, 256, 3008, 512, 256], HANDLER_NAMES.join(", "));
-      assert.deepEqual(timeouts, [10, 10, 20, 15, 5], HANDLER_NAMES.join(", "));
+      assert.deepEqual(memory, [512, 256, 3008, 512, 256, 256], HANDLER_NAMES.join(", "));
+      assert.deepEqual(timeouts, [10, 10, 20, 15, 10, 5], HANDLER_NAMES.join(", "));
       assert.equal(functionInputs("history").environment.variables.HISTORY_LIMIT, "20");
       assert.equal(
         functionInputs("message").environment.variables.HISTORY_RETENTION_SECONDS,

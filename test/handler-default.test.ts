@@ -52,6 +52,7 @@ describe("$default handler", function () {
     });
     const reply = JSON.parse(api.delivered.get("sender0000+/001=")![0]);
     assert.deepEqual(reply.expected, { message: "pushmessage", data: "hello world" });
+    assert.match(reply.message, /\{"message":"history"\} or \{"message":"who"\}/);
   });
 
   it("answers a chat.v1 sender with a typed error frame, read from its record", async function () {

@@ -70,6 +70,8 @@ describe("local mode: rooms and names (real bundles, dynalite)", function () {
     const plain = await join("?room=mixed&name=bob");
     assert.equal(structured.socket.protocol, "chat.v1");
     assert.equal(plain.socket.protocol, "");
+    const joined = JSON.parse(await within(PROMPTLY_MS, "bob's joined notice", structured.next()));
+    assert.deepEqual([joined.type, joined.name], ["joined", "bob"]);
 
     await say(plain, "hello from bob");
     const frame = JSON.parse(await within(PROMPTLY_MS, "the chat.v1 frame", structured.next()));
@@ -106,6 +108,26 @@ describe("local mode: rooms and names (real bundles, dynalite)", function () {
     await first.send(JSON.stringify({ action: "history" }));
     const plain = JSON.parse(await within(PROMPTLY_MS, "ann's history", first.next()));
     assert.deepEqual(plain, history, "a plain client gets the same JSON");
+  });
+
+  it("announces joins and departures to the room's chat.v1 clients, and answers who", async function () {
+    const ann = await join("?room=party&name=Ann", ["chat.v1"]);
+    const bob = await join("?room=party&name=Bob");
+    const joined = JSON.parse(await within(PROMPTLY_MS, "the joined notice", ann.next()));
+    assert.deepEqual([joined.type, joined.room, joined.name], ["joined", "party", "Bob"]);
+
+    await bob.send(JSON.stringify({ action: "who" }));
+    const presence = JSON.parse(await within(PROMPTLY_MS, "bob's presence", bob.next()));
+    assert.deepEqual(presence, {
+      type: "presence",
+      room: "party",
+      count: 2,
+      names: ["Ann", "Bob"],
+    });
+
+    await bob.close();
+    const left = JSON.parse(await within(PROMPTLY_MS, "the left notice", ann.next()));
+    assert.deepEqual([left.type, left.room, left.name], ["left", "party", "Bob"]);
   });
 
   for (const [what, query] of [

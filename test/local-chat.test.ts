@@ -218,6 +218,22 @@ describe("local mode end to end (startLocalChat, real bundles, dynalite)", funct
       const reply = JSON.parse(await bob.next());
       assert.deepEqual(reply.expected, { message: "pushmessage", data: "hello world" });
     });
+
+    it('answers {"message":"history"} and {"message":"who"} under the same selection expression', async () => {
+      const carol = await TestClient.connect(`${chat.url}?room=alt&name=Carol`);
+      clients.push(carol);
+      await carol.send(JSON.stringify({ message: "pushmessage", data: "kept" }));
+      assert.equal(await within(PROMPTLY_MS, "carol's copy", carol.next()), "kept");
+      await carol.send(JSON.stringify({ message: "history" }));
+      const history = JSON.parse(await within(PROMPTLY_MS, "the history reply", carol.next()));
+      assert.deepEqual(
+        [history.type, history.messages.map((m: { data: string }) => m.data)],
+        ["history", ["kept"]],
+      );
+      await carol.send(JSON.stringify({ message: "who" }));
+      const presence = JSON.parse(await within(PROMPTLY_MS, "the who reply", carol.next()));
+      assert.deepEqual(presence, { type: "presence", room: "alt", count: 1, names: ["Carol"] });
+    });
   });
 });
 

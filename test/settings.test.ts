@@ -30,6 +30,7 @@ describe("resolveSettings: one resolution of the chat's arguments for pulumi up 
       disconnect: 10,
       message: 29,
       history: 10,
+      who: 10,
       default: 10,
     });
   });

@@ -27,6 +27,10 @@ export const ENV = {
   /** 0: the chat keeps no history. */
   historyRetentionSeconds: "HISTORY_RETENTION_SECONDS",
   historyLimit: "HISTORY_LIMIT",
+  /** "true": joined and left notices to the room's chat.v1 clients. */
+  presenceNotices: "PRESENCE_NOTICES",
+  /** The most names a `who` reply lists. */
+  presenceNameLimit: "PRESENCE_NAME_LIMIT",
   /** Optional: items per Query page (unset: DynamoDB's 1 MB pages). Tests use it to force paging. */
   pageSize: "QUERY_PAGE_SIZE",
 } as const;
@@ -42,6 +46,8 @@ export interface HandlerSettings<Value> {
   historyTableName: Value;
   historyRetentionSeconds: number;
   historyLimit: number;
+  presenceNotices: boolean;
+  presenceNameLimit: number;
 }
 
 /** The handlers' environment variables for `settings`: one place, so no runner forgets one. */
@@ -59,6 +65,8 @@ export function handlerEnvironment<Value>(
     [ENV.historyTableName]: settings.historyTableName,
     [ENV.historyRetentionSeconds]: String(settings.historyRetentionSeconds),
     [ENV.historyLimit]: String(settings.historyLimit),
+    [ENV.presenceNotices]: String(settings.presenceNotices),
+    [ENV.presenceNameLimit]: String(settings.presenceNameLimit),
   };
 }
 
@@ -96,6 +104,10 @@ export const DEFAULT_CONNECTION_TTL_SECONDS =
 export const DEFAULT_HISTORY_RETENTION_SECONDS = 24 * 60 * 60;
 export const DEFAULT_HISTORY_LIMIT = 50;
 
+/** Joins and departures are announced; `who` lists up to 100 names. */
+export const DEFAULT_PRESENCE_NOTICES = true;
+export const DEFAULT_PRESENCE_NAME_LIMIT = 100;
+
 export function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`Environment variable ${name} is not set`);
@@ -121,6 +133,19 @@ export function historyRetentionSeconds(): number {
 
 export function historyLimit(): number {
   return optionalPositiveInteger(ENV.historyLimit) ?? DEFAULT_HISTORY_LIMIT;
+}
+
+/** Whether the room's chat.v1 clients hear of joins and departures. */
+export function presenceNotices(): boolean {
+  const raw = process.env[ENV.presenceNotices];
+  if (raw === undefined || raw === "") return DEFAULT_PRESENCE_NOTICES;
+  if (raw !== "true" && raw !== "false")
+    throw new Error(`${ENV.presenceNotices} must be "true" or "false", got "${raw}"`);
+  return raw === "true";
+}
+
+export function presenceNameLimit(): number {
+  return optionalPositiveInteger(ENV.presenceNameLimit) ?? DEFAULT_PRESENCE_NAME_LIMIT;
 }
 
 export function pageSize(): number | undefined {

@@ -62,19 +62,26 @@ export interface MessageShape {
  * for `$request.body.action`, or `{"message":"pushmessage","data":"hello world"}`.
  */
 export function exampleMessage(shape: MessageShape): Record<string, unknown> {
-  const example: Record<string, unknown> = {};
+  return { ...actionMessage(shape, shape.messageRoute), data: "hello world" };
+}
+
+/**
+ * The message that selects `routeKey` under this chat's routing, e.g. `{"action":"history"}`
+ * for `$request.body.action`, or `{"message":"history"}` for `$request.body.message`.
+ */
+export function actionMessage(shape: MessageShape, routeKey: string): Record<string, unknown> {
+  const message: Record<string, unknown> = {};
   const path = routeKeyPath(shape.routeSelectionExpression);
   if (path) {
-    let node = example;
+    let node = message;
     path.slice(0, -1).forEach((key) => {
       const child: Record<string, unknown> = {};
       node[key] = child;
       node = child;
     });
-    node[path[path.length - 1]] = shape.messageRoute;
+    node[path[path.length - 1]] = routeKey;
   }
-  example.data = "hello world";
-  return example;
+  return message;
 }
 
 /**
