@@ -97,6 +97,32 @@ describe("broadcast fan-out", function () {
     assert.equal(result.delivered, 50);
   });
 
+  it("reads each page once however many workers wait for it, and gets past empty pages", async function () {
+    const pages = [["a", "b"], [], [], ["c"], ["d", "e", "f"]];
+    let reads = 0;
+    const counted: AsyncIterable<RoomMember[]> = {
+      [Symbol.asyncIterator]: () => ({
+        async next() {
+          reads++;
+          await new Promise((resolve) => setImmediate(resolve));
+          const page = pages[reads - 1];
+          return page
+            ? { done: false, value: page.map((id) => member(id, false)) }
+            : { done: true, value: undefined };
+        },
+      }),
+    };
+    const posted: string[] = [];
+    const result = await broadcast(counted, HI, {
+      poster: { post: async (id) => void posted.push(id) },
+      forget: async () => true,
+      concurrency: 16,
+    });
+    assert.deepEqual(posted.sort(), ["a", "b", "c", "d", "e", "f"]);
+    assert.equal(result.delivered, 6);
+    assert.equal(reads, pages.length + 1, "one read per page, and one that says there are no more");
+  });
+
   it("when reading recipients fails part-way, finishes the posts in flight and reports what they reached", async function () {
     let inFlight = 0;
     const poster: ConnectionPoster = {

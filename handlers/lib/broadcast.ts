@@ -72,7 +72,7 @@ export async function broadcast(
   const structured =
     payloads.structured === undefined ? undefined : Buffer.from(payloads.structured);
   const result = emptyResult();
-  const recipients = eachMember(pages);
+  const recipients = new Recipients(pages);
 
   async function deliver({ connectionId, structured: wantsFrames }: RoomMember): Promise<void> {
     const data = wantsFrames ? structured : plain;
@@ -98,8 +98,9 @@ export async function broadcast(
   }
 
   async function worker(): Promise<void> {
-    for (let next = await recipients.next(); !next.done; next = await recipients.next()) {
-      await deliver(next.value);
+    for (let member = recipients.take() ?? (await recipients.next()); member;) {
+      await deliver(member);
+      member = recipients.take() ?? (await recipients.next());
     }
   }
 
@@ -129,7 +130,46 @@ function countFailure(failures: Record<string, number>, errorName: string): void
   });
 }
 
-// Async generators queue concurrent next() calls, so the workers can share one.
-async function* eachMember(pages: AsyncIterable<RoomMember[]>): AsyncGenerator<RoomMember> {
-  for await (const page of pages) yield* page;
+/**
+ * The members of `pages`, handed to the workers one at a time. A worker takes the next one
+ * synchronously while the current page lasts, and only waits (all waiting workers on the same
+ * read) when a new page is needed: an async generator would cost every recipient a few promise
+ * turns instead.
+ */
+class Recipients {
+  private readonly pages: AsyncIterator<RoomMember[]>;
+  private page: RoomMember[] = [];
+  private index = 0;
+  private reading?: Promise<void>;
+  private done = false;
+
+  constructor(pages: AsyncIterable<RoomMember[]>) {
+    this.pages = pages[Symbol.asyncIterator]();
+  }
+
+  /** The next member of the current page, or undefined when it is used up. */
+  take(): RoomMember | undefined {
+    return this.index < this.page.length ? this.page[this.index++] : undefined;
+  }
+
+  /** The next member, reading pages as needed; undefined when there are no more. */
+  async next(): Promise<RoomMember | undefined> {
+    for (let member = this.take(); !this.done; member = this.take()) {
+      if (member) return member;
+      this.reading ??= this.pages.next().then(
+        (read) => {
+          this.reading = undefined;
+          if (read.done) this.done = true;
+          else [this.page, this.index] = [read.value, 0];
+        },
+        (err: unknown) => {
+          this.reading = undefined;
+          this.done = true;
+          throw err;
+        },
+      );
+      await this.reading;
+    }
+    return undefined;
+  }
 }
