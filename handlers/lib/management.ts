@@ -114,17 +114,14 @@ export function managementPoster(
   // A broadcast posts one body to everyone: one signer per body, shared by every recipient.
   const signers = new WeakMap<Uint8Array, ConnectionPostSigner>();
 
-  async function signedPost(connectionId: string, data: Uint8Array) {
-    let signer = signers.get(data);
-    if (!signer) {
-      region ??= client.config.region().catch((err: unknown) => {
-        region = undefined; // try again on the next post
-        throw err;
-      });
-      signer = new ConnectionPostSigner(url.pathname, host, await region, data);
-      signers.set(data, signer);
-    }
-    return signer.sign(connectionId, await client.config.credentials());
+  async function newSigner(data: Uint8Array): Promise<ConnectionPostSigner> {
+    region ??= client.config.region().catch((err: unknown) => {
+      region = undefined; // try again on the next post
+      throw err;
+    });
+    const signer = new ConnectionPostSigner(url.pathname, host, await region, data);
+    signers.set(data, signer);
+    return signer;
   }
 
   /** One attempt, abandoned after `timeoutMs`. */
@@ -134,7 +131,9 @@ export function managementPoster(
     attempts: number,
     timeoutMs: number,
   ): Promise<void> {
-    const { path, headers } = await signedPost(connectionId, data);
+    // Every post of a broadcast after the first finds its signer at once: no extra await.
+    const signer = signers.get(data) ?? (await newSigner(data));
+    const { path, headers } = signer.sign(connectionId, await client.config.credentials());
     return new Promise<void>((resolve, reject) => {
       const req = transport.request(
         { agent, method: "POST", hostname: url.hostname, port, path, headers },
