@@ -21,6 +21,8 @@ const NODE_MODULES = path.resolve(__dirname, "..", "node_modules");
 
 export interface LoadFigures {
   handler: HandlerName;
+  /** The Node version that loaded it, e.g. "v24.21.0". */
+  node: string;
   /** Size of the bundle file. */
   bundledBytes: number;
   /** Sum of the sizes of every file the unbundled handler loads (its code and node_modules). */
@@ -29,13 +31,27 @@ export interface LoadFigures {
   /** Median time to import the module in a fresh Node process, ms. */
   bundledLoadMs: number;
   unbundledLoadMs: number;
+  /** Median CPU time (all threads) of the same imports, ms: steadier than wall time on a busy machine. */
+  bundledLoadCpuMs: number;
+  unbundledLoadCpuMs: number;
 }
 
-// Each runs in a fresh `node`: the time of the import alone, in ms, on stdout.
-const LOAD_ESM = `const t = performance.now(); await import(process.argv[1]); console.log(JSON.stringify({ ms: performance.now() - t }));`;
-const LOAD_CJS = `const t = performance.now(); require(process.argv[1]); const ms = performance.now() - t;
+// Each runs in a fresh `node`: the wall and CPU time of the import alone, in ms, on stdout.
+const LOAD_ESM = `const c = process.cpuUsage(), t = performance.now(); await import(process.argv[1]);
+const ms = performance.now() - t, cpu = process.cpuUsage(c);
+console.log(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, node: process.version }));`;
+const LOAD_CJS = `const c = process.cpuUsage(), t = performance.now(); require(process.argv[1]);
+const ms = performance.now() - t, cpu = process.cpuUsage(c);
 const fs = require("fs"); const files = Object.keys(require.cache);
-console.log(JSON.stringify({ ms, files: files.length, bytes: files.reduce((sum, f) => sum + fs.statSync(f).size, 0) }));`;
+console.log(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, node: process.version, files: files.length, bytes: files.reduce((sum, f) => sum + fs.statSync(f).size, 0) }));`;
+
+interface LoadSample {
+  ms: number;
+  cpuMs: number;
+  node: string;
+  files?: number;
+  bytes?: number;
+}
 
 async function unbundled(handler: HandlerName, dir: string): Promise<string> {
   const file = path.join(dir, `${handler}-unbundled`, "index.cjs");
@@ -53,29 +69,30 @@ async function unbundled(handler: HandlerName, dir: string): Promise<string> {
 }
 
 async function loadOnce(
+  node: string,
   script: string,
   moduleArg: string,
   type: "esm" | "cjs",
-): Promise<{ ms: number; files?: number; bytes?: number }> {
+): Promise<LoadSample> {
   const args =
     type === "esm" ? ["--input-type=module", "-e", script, moduleArg] : ["-e", script, moduleArg];
-  const { stdout } = await run(process.execPath, args, {
+  const { stdout } = await run(node, args, {
     env: {
       ...process.env,
       NODE_PATH: NODE_MODULES,
     },
   });
-  return JSON.parse(stdout.trim().split("\n").pop()!) as {
-    ms: number;
-    files?: number;
-    bytes?: number;
-  };
+  return JSON.parse(stdout.trim().split("\n").pop()!) as LoadSample;
 }
 
-/** Size and median load time (of `samples` fresh processes each) for each handler. */
+/**
+ * Size and median load time (of `samples` fresh processes each) for each handler, on each of
+ * `nodes` (paths of `node` binaries; Lambda runs nodejs24.x and nodejs22.x).
+ */
 export async function measureBundles(
   handlers: readonly HandlerName[],
   samples: number,
+  nodes: readonly string[],
   progress: (line: string) => void,
 ): Promise<LoadFigures[]> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "chat-bench-bundles-"));
@@ -84,29 +101,33 @@ export async function measureBundles(
     for (const handler of handlers) {
       const bundle = await writeBundle(handler, dir);
       const plain = await unbundled(handler, dir);
-      const bundledMs: number[] = [];
-      const unbundledMs: number[] = [];
-      let loaded = { files: 0, bytes: 0 };
-      // Alternate the two so that a noisy moment on this shared machine hits both alike.
-      for (let i = 0; i < samples; i++) {
-        bundledMs.push((await loadOnce(LOAD_ESM, pathToFileURL(bundle).href, "esm")).ms);
-        const sample = await loadOnce(LOAD_CJS, plain, "cjs");
-        unbundledMs.push(sample.ms);
-        loaded = { files: sample.files!, bytes: sample.bytes! };
+      for (const node of nodes) {
+        const bundled: LoadSample[] = [];
+        const unbundled: LoadSample[] = [];
+        // Alternate the two so that a noisy moment on this shared machine hits both alike.
+        for (let i = 0; i < samples; i++) {
+          bundled.push(await loadOnce(node, LOAD_ESM, pathToFileURL(bundle).href, "esm"));
+          unbundled.push(await loadOnce(node, LOAD_CJS, plain, "cjs"));
+        }
+        const last = unbundled[unbundled.length - 1];
+        const result: LoadFigures = {
+          handler,
+          node: bundled[0].node,
+          bundledBytes: (await fs.stat(bundle)).size,
+          unbundledBytes: last.bytes!,
+          unbundledFiles: last.files!,
+          bundledLoadMs: median(bundled.map((s) => s.ms)),
+          unbundledLoadMs: median(unbundled.map((s) => s.ms)),
+          bundledLoadCpuMs: median(bundled.map((s) => s.cpuMs)),
+          unbundledLoadCpuMs: median(unbundled.map((s) => s.cpuMs)),
+        };
+        progress(
+          `bundle ${handler} on Node ${result.node}: ${kb(result.bundledBytes)} loads in ${result.bundledLoadMs.toFixed(1)} ms ` +
+            `(CPU ${result.bundledLoadCpuMs.toFixed(1)} ms); unbundled ${kb(result.unbundledBytes)} in ` +
+            `${result.unbundledFiles} files in ${result.unbundledLoadMs.toFixed(1)} ms (CPU ${result.unbundledLoadCpuMs.toFixed(1)} ms)`,
+        );
+        figures.push(result);
       }
-      const result: LoadFigures = {
-        handler,
-        bundledBytes: (await fs.stat(bundle)).size,
-        unbundledBytes: loaded.bytes,
-        unbundledFiles: loaded.files,
-        bundledLoadMs: median(bundledMs),
-        unbundledLoadMs: median(unbundledMs),
-      };
-      progress(
-        `bundle ${handler}: ${kb(result.bundledBytes)} loads in ${result.bundledLoadMs.toFixed(1)} ms; ` +
-          `unbundled ${kb(result.unbundledBytes)} in ${result.unbundledFiles} files loads in ${result.unbundledLoadMs.toFixed(1)} ms`,
-      );
-      figures.push(result);
     }
     return figures;
   } finally {

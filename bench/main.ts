@@ -83,7 +83,12 @@ async function main(): Promise<void> {
 
   const load: LoadFigures[] =
     options.loadSamples > 0
-      ? await measureBundles(HANDLER_NAMES, options.loadSamples, progress)
+      ? await measureBundles(
+          HANDLER_NAMES,
+          options.loadSamples,
+          [process.execPath, ...options.loadNodes],
+          progress,
+        )
       : [];
 
   const bundleDir = await fs.mkdtemp(path.join(os.tmpdir(), "chat-bench-"));

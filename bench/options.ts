@@ -14,6 +14,8 @@ export interface BenchOptions {
   tls: boolean;
   /** Where the fan-out processes write V8 CPU profiles (`--cpu-prof`), if anywhere. */
   cpuProf?: string;
+  /** Other `node` binaries the bundles' load times are also measured on. */
+  loadNodes: string[];
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -28,6 +30,8 @@ export const USAGE = `npm run bench -- [options]
   --max-case-seconds S "one at a time" gets fewer rounds beyond this, and is skipped
                        when one round would take over twice this (default 30)
   --load-samples K     fresh processes per bundle load-time figure; 0 skips it (default 10)
+  --load-nodes PATHS   other node binaries (colon-separated) to measure load times on too,
+                       e.g. "$(.ci/node 22)/node" (default: $CHAT_TEST_EXTRA_NODES)
   --json FILE          where to write every figure as JSON (default: a new file in the
                        temporary directory; the path is printed at the end)
   --no-tls             plain ws:// and http:// instead of TLS with a certificate made at
@@ -55,6 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       json: { type: "string" },
       "no-tls": { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
+      "load-nodes": { type: "string", default: process.env.CHAT_TEST_EXTRA_NODES ?? "" },
       help: { type: "boolean", default: false },
     },
   });
@@ -75,5 +80,6 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     maxCaseSeconds: list(values["max-case-seconds"], "--max-case-seconds")[0],
     tls: !values["no-tls"],
     cpuProf: values["cpu-prof"],
+    loadNodes: values["load-nodes"].split(":").filter(Boolean),
   };
 }
