@@ -224,11 +224,17 @@ function cpuRatios(results: CaseResult[], other: StrategyId, sizes: number[]) {
   });
 }
 
-function check(target: string, values: { label: string; ratio: number }[], bound: number) {
+function check(
+  target: string,
+  values: { label: string; ratio: number }[],
+  bound: number,
+  note?: string,
+): TargetCheck {
+  const detail = values.map((v) => `${v.label}: ${fixed(v.ratio, 2)}`).join("; ");
   return {
     target,
     met: values.length ? values.every((v) => v.ratio <= bound) : undefined,
-    detail: values.map((v) => `${v.label}: ${fixed(v.ratio, 2)}`).join("; ") || "not measured",
+    detail: detail ? (note ? `${detail} [${note}]` : detail) : "not measured",
   };
 }
 
@@ -321,13 +327,19 @@ export function checkTargets(results: CaseResult[], load: LoadFigures[]): Target
       }),
       1.3,
     ),
+    // Judged on CPU time: on a shared machine the wall time of a 50 ms import mostly measures
+    // how long the process waited for a CPU. CPU time leaves out the unbundled handler's file
+    // reads, so it favours the unbundled side if anything. Wall-time ratios follow.
     check(
-      "bundled handler loads in <= 0.8x the unbundled time",
+      "bundled handler loads in <= 0.8x the unbundled time (CPU time of the import)",
       load.map((f) => ({
         label: `${f.handler} (Node ${f.node})`,
-        ratio: f.bundledLoadMs / f.unbundledLoadMs,
+        ratio: f.bundledLoadCpuMs / f.unbundledLoadCpuMs,
       })),
       0.8,
+      load.length
+        ? `wall time: ${load.map((f) => fixed(f.bundledLoadMs / f.unbundledLoadMs, 2)).join(", ")}`
+        : undefined,
     ),
   );
   return checks;
