@@ -44,4 +44,28 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // The chat page runs in browsers: plain JavaScript modules, no build step.
+    files: ["local/page/**/*.mjs"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          "console",
+          "document",
+          "fetch",
+          "history",
+          "localStorage",
+          "location",
+          "sessionStorage",
+          "window",
+          "TextEncoder",
+          "URL",
+          "URLSearchParams",
+          "WebSocket",
+          "setTimeout",
+          "clearTimeout",
+        ].map((name) => [name, "readonly"]),
+      ),
+    },
+  },
 );

@@ -1,11 +1,12 @@
 // `npm start`: the whole chat on this machine. See `npm start -- --help`.
 import * as path from "path";
 import { parseArgs } from "util";
-import { IDLE_TIMEOUT_MS, MAX_CONNECTION_MS } from "../handlers/lib/limits";
+import { IDLE_TIMEOUT_MS, MAX_CONNECTION_MS, MAX_FRAME_BYTES } from "../handlers/lib/limits";
 import { exampleMessage } from "../handlers/lib/message";
 import { isOpen } from "../components/settings";
 import { DEFAULT_PORT, DEFAULT_STACK, LocalChat, localAccess, startLocalChat } from "./chat";
 import { DEFAULT_CONCURRENCY } from "./lambda-runtime";
+import { DEFAULT_PAGE_PORT, PageServer, gatewayUrlFor, startPageServer } from "./page-server";
 
 const DEFAULT_PERSIST_DIR = ".local-data";
 
@@ -17,6 +18,8 @@ Usage: npm start [-- options]
 Options (environment variable in brackets):
   --port <n>             gateway port, 0 for any free one       [CHAT_PORT]  default ${DEFAULT_PORT}
   --host <addr>          interface to listen on                 [CHAT_HOST]  default 127.0.0.1
+  --page-port <n>        port of the chat page, 0 for any free one [CHAT_PAGE_PORT]
+                         default ${DEFAULT_PAGE_PORT} (any free one when --port is 0)
   --stack <name>         read Pulumi.<name>.yaml for the stage, route selection expression
                          and message route                      [CHAT_STACK] default ${DEFAULT_STACK}
   --stage <name>         URL path segment                       [CHAT_STAGE] default: stageName
@@ -44,6 +47,7 @@ function parseCommandLine() {
     options: {
       port: { type: "string", short: "p" },
       host: { type: "string" },
+      "page-port": { type: "string" },
       stack: { type: "string" },
       stage: { type: "string" },
       "data-dir": { type: "string" },
@@ -57,9 +61,16 @@ function parseCommandLine() {
   const env = process.env;
   const dataDir =
     values["data-dir"] ?? env.CHAT_DATA_DIR ?? (values.persist ? DEFAULT_PERSIST_DIR : undefined);
+  const port = integer("--port", values.port ?? env.CHAT_PORT, DEFAULT_PORT);
   return {
     help: values.help ?? false,
-    port: integer("--port", values.port ?? env.CHAT_PORT, DEFAULT_PORT),
+    port,
+    // Asked for any free gateway port (tests, scripts), the page takes any free one too.
+    pagePort: integer(
+      "--page-port",
+      values["page-port"] ?? env.CHAT_PAGE_PORT,
+      port === 0 ? 0 : DEFAULT_PAGE_PORT,
+    ),
     host: values.host ?? env.CHAT_HOST,
     stack: values.stack ?? env.CHAT_STACK ?? DEFAULT_STACK,
     stage: values.stage ?? env.CHAT_STAGE,
@@ -110,7 +121,7 @@ function timestamp(): string {
   return new Date().toISOString().slice(11, 19);
 }
 
-function printReady(chat: LocalChat, stack: string, dataDir: string | undefined): void {
+function printReady({ chat, page }: Running, stack: string, dataDir: string | undefined): void {
   const example = JSON.stringify(
     exampleMessage({
       routeSelectionExpression: chat.routeSelectionExpression,
@@ -127,7 +138,9 @@ function printReady(chat: LocalChat, stack: string, dataDir: string | undefined)
       `  Access            ${accessLine(chat)}`,
       `  Rate limit        ${rateLine(chat)}`,
       "",
-      "Chat from two terminals:",
+      "Chat in a browser: open this in two tabs, pick names and a room:",
+      `  ${page.url}`,
+      "Or from two terminals:",
       `  npx wscat -c ${isOpen(chat.settings.access) ? chat.url : `'${chat.url}?token=<token>'`}`,
       `  > ${example}`,
       "",
@@ -155,6 +168,47 @@ function rateLine(chat: LocalChat): string {
     : "none";
 }
 
+interface Running {
+  chat: LocalChat;
+  page: PageServer;
+}
+
+/** A port that is taken, said with the flag that picks another. */
+class PortInUse extends Error {}
+
+async function startAll(options: ReturnType<typeof parseCommandLine>): Promise<Running> {
+  const chat = await startLocalChat({
+    ...options,
+    log: (line) => console.log(`${timestamp()} ${line}`),
+  }).catch((err: unknown) => {
+    throw inUse(err, `Port ${options.port} is in use: pick another with --port <n> or CHAT_PORT.`);
+  });
+  try {
+    const page = await startPageServer({
+      host: options.host,
+      port: options.pagePort,
+      config: (requestHost) => ({
+        url: gatewayUrlFor(chat.url, options.host, requestHost),
+        routeSelectionExpression: chat.routeSelectionExpression,
+        messageRoute: chat.messageRoute,
+        maxFrameBytes: MAX_FRAME_BYTES,
+        idleTimeoutSeconds: (options.idleTimeoutMs ?? IDLE_TIMEOUT_MS) / 1000,
+      }),
+    });
+    return { chat, page };
+  } catch (err) {
+    await chat.close();
+    throw inUse(
+      err,
+      `Port ${options.pagePort} (the page's) is in use: pick another with --page-port <n> or CHAT_PAGE_PORT.`,
+    );
+  }
+}
+
+function inUse(err: unknown, message: string): unknown {
+  return (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? new PortInUse(message) : err;
+}
+
 async function main(): Promise<void> {
   let options: ReturnType<typeof parseCommandLine>;
   try {
@@ -169,7 +223,7 @@ async function main(): Promise<void> {
   }
 
   // Signals are handled from the start: a Ctrl-C during startup still shuts down cleanly.
-  let starting: Promise<LocalChat | undefined> = Promise.resolve(undefined);
+  let starting: Promise<Running | undefined> = Promise.resolve(undefined);
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -177,12 +231,12 @@ async function main(): Promise<void> {
       process.exit(130);
     }
     stopping = true;
-    const chat = await starting;
-    const open = chat?.gateway.connectionIds().length ?? 0;
+    const running = await starting;
+    const open = running?.chat.gateway.connectionIds().length ?? 0;
     console.log(
       `\n${signal}: closing ${open} connection${open === 1 ? "" : "s"} (running $disconnect)...`,
     );
-    await chat?.close();
+    await Promise.all([running?.page.close(), running?.chat.close()]);
     console.log("Stopped.");
     process.exit(0);
   };
@@ -190,20 +244,13 @@ async function main(): Promise<void> {
   process.on("SIGTERM", (signal) => void stop(signal));
 
   console.log("Building the handler bundles and starting the local chat...");
-  starting = startLocalChat({
-    ...options,
-    log: (line) => console.log(`${timestamp()} ${line}`),
-  }).catch((err: unknown) => {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") {
-      console.error(`Port ${options.port} is in use: pick another with --port <n> or CHAT_PORT.`);
-    } else {
-      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    }
+  starting = startAll(options).catch((err: unknown) => {
+    if (err instanceof PortInUse) console.error(err.message);
+    else console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     process.exit(1);
   });
-  const chat = await starting;
-  if (chat && !stopping) printReady(chat, options.stack, options.dataDir);
+  const running = await starting;
+  if (running && !stopping) printReady(running, options.stack, options.dataDir);
 }
 
 void main();

@@ -25,6 +25,12 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
       STARTUP_MS,
     );
     assert.match(server.text, /> \{"action":"sendmessage","data":"hello world"\}/);
+    // The page's address is printed next to the wscat line, and its config points at the gateway.
+    const [, page] = await server.waitFor(
+      /Chat in a browser.*\n {2}(http:\/\/127\.0\.0\.1:\d+\/)\n/,
+    );
+    const config = await fetch(`${page}config.json`, { signal: AbortSignal.timeout(PROMPTLY_MS) });
+    assert.equal(((await config.json()) as { url: string }).url, url);
     const banner = server.text.length;
 
     const alice = track(startWscat(url));
@@ -100,8 +106,11 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
     try {
       const port = String((blocker.address() as net.AddressInfo).port);
       const server = track(startCli("--port", port));
+      const page = track(startCli("--port", "0", "--page-port", port));
       assert.equal((await server.exited).code, 1);
-      assert.match(server.text, new RegExp(`Port ${port} is in use`));
+      assert.match(server.text, new RegExp(`Port ${port} is in use: pick another with --port`));
+      assert.equal((await page.exited).code, 1);
+      assert.match(page.text, new RegExp(`Port ${port} \\(the page's\\) is in use: .*--page-port`));
     } finally {
       blocker.close();
     }
@@ -113,6 +122,8 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
     for (const flag of [
       "--port",
       "--host",
+      "--page-port",
+      "CHAT_PAGE_PORT",
       "--stack",
       "--stage",
       "--data-dir",

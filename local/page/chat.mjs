@@ -1,0 +1,545 @@
+// The chat page: joins a room over chat.v1 and shows it. Text from the network only ever
+// reaches the page through textContent, never as HTML.
+import {
+  HISTORY_ROUTE,
+  SUBPROTOCOL,
+  WHO_ROUTE,
+  actionFrame,
+  connectUrl,
+  displayText,
+  nameProblem,
+  parseFrame,
+  reconnectDelayMs,
+  resolveSettings,
+  roomProblem,
+  utf8Bytes,
+  webSocketUrlProblem,
+} from "./protocol.mjs";
+
+// A connection that stayed open this long was a success: the next failure starts the backoff
+// over. One that closes sooner counts as a failed attempt, so a server that accepts and drops
+// at once is not hammered.
+const STABLE_CONNECTION_MS = 10_000;
+const ANNOUNCED_KEPT = 3;
+const OWN_PENDING_KEPT = 50;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  roomTitle: $("room-title"),
+  status: $("status"),
+  statusText: $("status-text"),
+  retry: $("retry"),
+  leave: $("leave"),
+  join: $("join"),
+  name: $("name"),
+  room: $("room"),
+  url: $("url"),
+  server: $("server"),
+  joinError: $("join-error"),
+  tokenForm: $("token-form"),
+  token: $("token"),
+  problem: $("problem"),
+  problemText: $("problem-text"),
+  problemDismiss: $("problem-dismiss"),
+  messages: $("messages"),
+  empty: $("empty"),
+  jump: $("jump"),
+  peopleCount: $("people-count"),
+  people: $("people"),
+  peopleMore: $("people-more"),
+  composer: $("composer"),
+  message: $("message"),
+  messageError: $("message-error"),
+  announcer: $("announcer"),
+};
+
+let config;
+let settings;
+let token = "";
+let socket;
+/** Failed attempts since the last stable connection. */
+let failures = 0;
+/** Whether any connection with the current settings has opened (then a failure is an outage). */
+let openedWithSettings = false;
+let leaving = false;
+let retryTimer;
+let keepaliveTimer;
+let unread = 0;
+/** Ids of the messages on screen: history after a reconnect repeats some. */
+const shownIds = new Set();
+/** What this page sent and has not seen come back yet, oldest first: how own messages are known. */
+const pendingOwn = [];
+let presence = { count: 0, names: [] };
+
+void start();
+
+async function start() {
+  wireEvents();
+  try {
+    const response = await fetch("config.json", { cache: "no-store" });
+    if (!response.ok) throw new Error(`config.json answered ${response.status}`);
+    config = await response.json();
+    settings = resolveSettings(config, new URLSearchParams(location.search), remembered());
+  } catch (err) {
+    setStatus("closed", "The page could not load its settings. Reload to try again.");
+    console.error(err);
+    return;
+  }
+  ui.name.value = settings.name;
+  ui.room.value = settings.room;
+  ui.url.value = settings.url;
+  token = sessionStorage.getItem(tokenKey(settings.url)) ?? "";
+  ui.token.value = token;
+  showRoom();
+
+  const problems = { ...settings.problems };
+  if (settings.name === "") problems.name = "Pick a name, then Join.";
+  else if (nameProblem(settings.name)) problems.name = nameProblem(settings.name);
+  if (Object.keys(problems).length > 0) {
+    if (problems.url || problems.actionField) ui.server.open = true;
+    showJoinProblems(problems);
+    setStatus("closed", "Not connected.");
+    return;
+  }
+  connect();
+}
+
+function wireEvents() {
+  ui.join.addEventListener("submit", (event) => {
+    event.preventDefault();
+    join();
+  });
+  ui.tokenForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    token = ui.token.value.trim();
+    if (token) sessionStorage.setItem(tokenKey(settings.url), token);
+    else sessionStorage.removeItem(tokenKey(settings.url));
+    failures = 0;
+    connect();
+  });
+  ui.retry.addEventListener("click", () => connect());
+  ui.leave.addEventListener("click", leave);
+  ui.problemDismiss.addEventListener("click", () => {
+    ui.problem.hidden = true;
+    ui.message.focus();
+  });
+  ui.composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send();
+  });
+  ui.message.addEventListener("keydown", (event) => {
+    // Shift+Enter keeps the browser's newline; Enter while an IME composes confirms the word.
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      send();
+    }
+  });
+  ui.message.addEventListener("input", () => {
+    fitMessageBox();
+    checkMessageSize();
+  });
+  ui.messages.addEventListener("scroll", () => {
+    if (isNearBottom()) ui.jump.hidden = true;
+  });
+  ui.jump.addEventListener("click", () => {
+    scrollToNewest();
+    ui.message.focus();
+  });
+  window.addEventListener("online", () => {
+    if (retryTimer !== undefined) connect();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") {
+      unread = 0;
+      showRoom();
+    }
+  });
+}
+
+// ---- Joining and the connection ------------------------------------------------------------
+
+function join() {
+  const name = ui.name.value.trim();
+  const room = ui.room.value.trim();
+  const url = ui.url.value.trim();
+  const problems = {};
+  if (nameProblem(name)) problems.name = nameProblem(name);
+  if (roomProblem(room)) problems.room = roomProblem(room);
+  if (webSocketUrlProblem(url)) problems.url = webSocketUrlProblem(url);
+  if (Object.keys(problems).length > 0) {
+    if (problems.url) ui.server.open = true;
+    showJoinProblems(problems);
+    return;
+  }
+  showJoinProblems({});
+  ui.name.value = name;
+  const changed = name !== settings.name || room !== settings.room || url !== settings.url;
+  if (!changed && socket?.readyState === WebSocket.OPEN) {
+    ui.message.focus();
+    return;
+  }
+  if (url !== settings.url) {
+    token = sessionStorage.getItem(tokenKey(url)) ?? "";
+    ui.token.value = token;
+  }
+  settings = { ...settings, name, room, url };
+  localStorage.setItem("chat.name", name);
+  localStorage.setItem("chat.room", room);
+  rememberInAddress();
+  if (changed) {
+    clearConversation();
+    openedWithSettings = false;
+  }
+  showRoom();
+  failures = 0;
+  connect();
+  ui.message.focus();
+}
+
+function connect() {
+  clearTimeout(retryTimer);
+  retryTimer = undefined;
+  disconnect();
+  leaving = false;
+  const ws = new WebSocket(connectUrl({ ...settings, token }), SUBPROTOCOL);
+  socket = ws;
+  let openedAt;
+  setStatus(
+    failures === 0 && !openedWithSettings ? "connecting" : "reconnecting",
+    failures === 0 && !openedWithSettings ? `Connecting to ${settings.room}…` : "Reconnecting…",
+  );
+
+  ws.addEventListener("open", () => {
+    if (socket !== ws) return;
+    openedAt = Date.now();
+    openedWithSettings = true;
+    ui.tokenForm.hidden = true;
+    setStatus("connected", `Connected to ${settings.room} as ${settings.name}`);
+    sendFrame(actionFrame(settings.actionPath, HISTORY_ROUTE));
+    sendFrame(actionFrame(settings.actionPath, WHO_ROUTE));
+  });
+  ws.addEventListener("message", (event) => {
+    if (socket === ws && typeof event.data === "string") receive(event.data);
+  });
+  ws.addEventListener("close", () => {
+    if (socket !== ws) return;
+    socket = undefined;
+    clearTimeout(keepaliveTimer);
+    if (leaving) return;
+    const stable = openedAt !== undefined && Date.now() - openedAt >= STABLE_CONNECTION_MS;
+    failures = stable ? 0 : failures + 1;
+    // A browser only sees that the upgrade failed, never the status: a refusal for lack of a
+    // token (401/403) looks like an unreachable server. Ask when these settings never worked.
+    if (openedAt === undefined && !openedWithSettings) showTokenForm();
+    scheduleReconnect();
+  });
+}
+
+/** Closes the current connection, if any, without reconnecting. */
+function disconnect() {
+  const ws = socket;
+  socket = undefined;
+  clearTimeout(keepaliveTimer);
+  if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, "Leaving");
+}
+
+function scheduleReconnect() {
+  const delay = reconnectDelayMs(Math.max(0, failures - 1));
+  const seconds = Math.max(1, Math.round(delay / 1000));
+  setStatus(
+    "reconnecting",
+    `${openedWithSettings ? "Connection lost" : "Could not connect"}. Trying again in ${seconds} s${failures > 1 ? ` (attempt ${failures + 1})` : ""}.`,
+  );
+  retryTimer = setTimeout(() => connect(), delay);
+}
+
+function leave() {
+  leaving = true;
+  clearTimeout(retryTimer);
+  retryTimer = undefined;
+  disconnect();
+  setPresence(0, []);
+  setStatus("closed", `Left ${settings.room}. Join to come back.`);
+}
+
+function showTokenForm() {
+  if (!ui.tokenForm.hidden) return;
+  ui.tokenForm.hidden = false;
+  if (document.activeElement !== ui.message) ui.token.focus();
+}
+
+// ---- What arrives ----------------------------------------------------------------------------
+
+function receive(text) {
+  const frame = parseFrame(text);
+  // Frames about another room cannot be for this page: the server keeps rooms apart.
+  if ("room" in frame && frame.room !== settings.room) return;
+  switch (frame.type) {
+    case "message":
+      return addMessage(frame, true);
+    case "history":
+      return frame.messages.forEach((message) => addMessage(message, false));
+    case "joined":
+    case "left":
+      addNotice(frame);
+      return changePresence(frame);
+    case "presence":
+      return setPresence(frame.count, frame.names);
+    case "error":
+      return showProblem(frame.message || frame.error || "an unexplained error");
+    default:
+      console.warn("The page ignored a frame it does not understand.");
+  }
+}
+
+function addMessage(message, live) {
+  if (shownIds.has(message.id)) return;
+  shownIds.add(message.id);
+  const text = displayText(message.data);
+  const own = live ? claimOwn(message, text) : message.from === settings.name;
+  const sentAt = message.sentAt ?? Date.now();
+
+  const item = element("li", own ? "message own" : "message");
+  const meta = element("p", "meta");
+  meta.append(element("span", "from", message.from));
+  if (own) meta.append(element("span", "you", " (you)"));
+  meta.append(" ", timeElement(sentAt));
+  item.append(meta, element("p", "text", text));
+  insertByTime(item, sentAt, own);
+
+  if (live && !own) {
+    announce(`${message.from}: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`);
+    if (document.visibilityState === "hidden") {
+      unread++;
+      showRoom();
+    }
+  }
+}
+
+/** True when `message` is one this page sent (matched by content, oldest first). */
+function claimOwn(message, text) {
+  const index = pendingOwn.indexOf(text);
+  if (index === -1) return false;
+  // Without a token the server uses the name we gave; with one, the token's name may win.
+  if (!token && message.from !== settings.name) return false;
+  pendingOwn.splice(index, 1);
+  return true;
+}
+
+function addNotice(frame) {
+  const item = element("li", "notice");
+  item.dataset.kind = frame.type;
+  item.append(
+    element("span", "who", frame.name),
+    frame.type === "joined" ? " joined" : " left",
+    " ",
+    timeElement(frame.at ?? Date.now()),
+  );
+  insertByTime(item, frame.at ?? Date.now(), false);
+  announce(`${frame.name} ${frame.type}`);
+}
+
+function insertByTime(item, time, own) {
+  const follow = own || isNearBottom();
+  item.dataset.time = String(time);
+  let before = ui.messages.lastElementChild;
+  while (before && Number(before.dataset.time) > time) before = before.previousElementSibling;
+  ui.messages.insertBefore(item, before ? before.nextElementSibling : ui.messages.firstChild);
+  ui.empty.hidden = true;
+  if (follow) scrollToNewest();
+  else ui.jump.hidden = false;
+}
+
+function isNearBottom() {
+  const list = ui.messages;
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 48;
+}
+
+function scrollToNewest() {
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+  ui.jump.hidden = true;
+}
+
+function clearConversation() {
+  ui.messages.replaceChildren();
+  ui.empty.hidden = false;
+  ui.jump.hidden = true;
+  shownIds.clear();
+  pendingOwn.length = 0;
+  setPresence(0, []);
+}
+
+function changePresence(frame) {
+  const names = [...presence.names];
+  if (frame.type === "joined") {
+    names.push(frame.name);
+    setPresence(presence.count + 1, names);
+  } else {
+    const index = names.indexOf(frame.name);
+    if (index !== -1) names.splice(index, 1);
+    setPresence(Math.max(0, presence.count - 1), names);
+  }
+}
+
+function setPresence(count, names) {
+  presence = { count, names };
+  ui.peopleCount.textContent = `(${count})`;
+  const sorted = [...names].sort((a, b) => a.localeCompare(b, undefined, { sensitivity: "base" }));
+  ui.people.replaceChildren(
+    ...sorted.map((name) => {
+      const item = element("li", name === settings.name ? "person own" : "person", name);
+      item.dataset.name = name;
+      if (name === settings.name) item.append(element("span", "you", " (you)"));
+      return item;
+    }),
+  );
+  const hidden = count - names.length;
+  ui.peopleMore.hidden = hidden <= 0;
+  ui.peopleMore.textContent = hidden > 0 ? `and ${hidden} more` : "";
+}
+
+function showProblem(text) {
+  ui.problemText.textContent = text;
+  ui.problem.hidden = false;
+}
+
+function announce(text) {
+  ui.announcer.append(element("p", "", text));
+  while (ui.announcer.childElementCount > ANNOUNCED_KEPT) ui.announcer.firstElementChild.remove();
+}
+
+// ---- Sending ------------------------------------------------------------------------------
+
+function send() {
+  const text = ui.message.value;
+  if (text.trim() === "") return;
+  const frame = actionFrame(settings.actionPath, settings.messageRoute, { data: text });
+  if (!checkMessageSize(frame)) return;
+  if (socket?.readyState !== WebSocket.OPEN) {
+    setMessageError("Not connected yet: the message stays here until you can send it.");
+    return;
+  }
+  sendFrame(frame);
+  pendingOwn.push(text);
+  if (pendingOwn.length > OWN_PENDING_KEPT) pendingOwn.shift();
+  ui.message.value = "";
+  fitMessageBox();
+  setMessageError("");
+}
+
+/**
+ * Refuses what API Gateway would refuse: a browser sends each message as one frame, and the
+ * gateway closes the connection on a frame over 32 KB (its 128 KB message limit never applies).
+ */
+function checkMessageSize(frame) {
+  const text = ui.message.value;
+  const bytes = utf8Bytes(
+    frame ?? actionFrame(settings.actionPath, settings.messageRoute, { data: text }),
+  );
+  const limit = settings.maxFrameBytes;
+  if (bytes <= limit) {
+    if (ui.message.getAttribute("aria-invalid") === "true") setMessageError("");
+    return true;
+  }
+  setMessageError(
+    `Too long to send: ${bytes.toLocaleString("en")} bytes, and the server closes the ` +
+      `connection on any message over ${Math.floor(limit / 1024)} KB ` +
+      `(${limit.toLocaleString("en")} bytes). Shorten it by ${(bytes - limit).toLocaleString("en")} bytes or more.`,
+    true,
+  );
+  return false;
+}
+
+function sendFrame(frame) {
+  socket.send(frame);
+  // API Gateway closes a connection after 10 minutes without a message: ask who is here a
+  // little before that, which also keeps the list fresh.
+  clearTimeout(keepaliveTimer);
+  keepaliveTimer = setTimeout(
+    () => {
+      if (socket?.readyState === WebSocket.OPEN)
+        sendFrame(actionFrame(settings.actionPath, WHO_ROUTE));
+    },
+    Math.max(1000, settings.idleTimeoutMs * 0.9),
+  );
+}
+
+function setMessageError(text, invalid = false) {
+  ui.messageError.textContent = text;
+  if (invalid) ui.message.setAttribute("aria-invalid", "true");
+  else ui.message.removeAttribute("aria-invalid");
+}
+
+function fitMessageBox() {
+  ui.message.style.height = "auto";
+  ui.message.style.height = `${ui.message.scrollHeight + 2}px`;
+}
+
+// ---- Small helpers ------------------------------------------------------------------------
+
+function setStatus(state, text) {
+  ui.status.dataset.state = state;
+  ui.statusText.textContent = text;
+  ui.retry.hidden = state !== "reconnecting";
+  ui.leave.hidden = state === "closed";
+}
+
+function showRoom() {
+  ui.roomTitle.textContent = settings.room;
+  document.title = `${unread > 0 ? `(${unread}) ` : ""}${settings.room} · Chat`;
+}
+
+function showJoinProblems(problems) {
+  const fields = { name: ui.name, room: ui.room, url: ui.url, actionField: ui.url };
+  for (const input of [ui.name, ui.room, ui.url]) input.removeAttribute("aria-invalid");
+  const messages = [];
+  for (const [key, message] of Object.entries(problems)) {
+    fields[key]?.setAttribute("aria-invalid", "true");
+    messages.push(message);
+  }
+  ui.joinError.textContent = messages.join(" ");
+  const first = Object.keys(problems)[0];
+  if (first) fields[first].focus();
+}
+
+function rememberInAddress() {
+  const params = new URLSearchParams(location.search);
+  params.set("room", settings.room);
+  params.set("name", settings.name);
+  if (settings.url !== config.url) params.set("url", settings.url);
+  else params.delete("url");
+  history.replaceState(null, "", `?${params.toString()}`);
+}
+
+function remembered() {
+  return {
+    name: localStorage.getItem("chat.name") ?? undefined,
+    room: localStorage.getItem("chat.room") ?? undefined,
+  };
+}
+
+function tokenKey(url) {
+  return `chat.token ${url}`;
+}
+
+function timeElement(ms) {
+  const time = document.createElement("time");
+  const date = new Date(ms);
+  time.dateTime = date.toISOString();
+  const today = new Date().toDateString() === date.toDateString();
+  time.textContent = date.toLocaleString(undefined, {
+    ...(today ? {} : { month: "short", day: "numeric" }),
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+  time.title = date.toLocaleString();
+  return time;
+}
+
+/** An element with a class and, optionally, text: the only way text gets onto the page. */
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
