@@ -22,6 +22,8 @@ import {
 const STABLE_CONNECTION_MS = 10_000;
 const ANNOUNCED_KEPT = 3;
 const OWN_PENDING_KEPT = 50;
+// Messages from one sender this close together read as one run.
+const RUN_MS = 2 * 60 * 1000;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -305,7 +307,10 @@ function addMessage(message, live) {
   if (own) meta.append(element("span", "you", " (you)"));
   meta.append(" ", timeElement(sentAt));
   item.append(meta, element("p", "text", text));
+  item.dataset.from = message.from;
   insertByTime(item, sentAt, own);
+  markRun(item);
+  if (item.nextElementSibling) markRun(item.nextElementSibling);
 
   if (live && !own) {
     announce(`${message.from}: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`);
@@ -324,6 +329,17 @@ function claimOwn(message, text) {
   if (!token && message.from !== settings.name) return false;
   pendingOwn.splice(index, 1);
   return true;
+}
+
+/** A message right after another from the same sender shows no name and time of its own. */
+function markRun(item) {
+  const before = item.previousElementSibling;
+  const continues =
+    item.classList.contains("message") &&
+    before?.classList.contains("message") &&
+    before.dataset.from === item.dataset.from &&
+    Number(item.dataset.time) - Number(before.dataset.time) < RUN_MS;
+  item.classList.toggle("continued", Boolean(continues));
 }
 
 function addNotice(frame) {
