@@ -545,7 +545,7 @@ function timeElement(ms) {
   const today = new Date().toDateString() === date.toDateString();
   time.textContent = date.toLocaleString(undefined, {
     ...(today ? {} : { month: "short", day: "numeric" }),
-    hour: "2-digit",
+    hour: "numeric",
     minute: "2-digit",
   });
   time.title = date.toLocaleString();
