@@ -34,10 +34,13 @@ export const handler = async (
     await replyTo(connectionId, errorReply(error, reason, messageShape(), structured), deadline);
     return respond(statusCode, reason);
   };
+  // The sender's format, once its record is read: plain until then.
+  let structured = false;
   try {
     // First, because even an error reply is in the sender's format.
     const sender = await store.get(connectionId, { deadline });
     if (!sender) return await refuse(410, "NotConnected", NOT_CONNECTED, false);
+    structured = sender.structured;
     const message = parseMessage(event.body);
     if (!message.ok) return await refuse(400, "BadRequest", message.reason, sender.structured);
 
@@ -102,13 +105,18 @@ export const handler = async (
     // after the SDK's own retries or at the deadline; recipients already reached keep their copy.
     const reached = err instanceof BroadcastInterrupted ? err.result : emptyResult();
     const cause = err instanceof BroadcastInterrupted ? err.cause : err;
+    const error = describeError(cause);
     logError("broadcast_failed", {
       connectionId,
       ...reached,
-      ...describeError(cause),
+      ...error,
       durationMs: Date.now() - started,
     });
-    return respond(500, "Broadcast failed");
+    // A one-way route's 500 reaches nobody: the sender hears it from us, or not at all.
+    const reason =
+      `The chat's table could not be read (${error.errorName}): the message reached ` +
+      `${reached.delivered} connection(s) of the room. Send it again in a moment.`;
+    return await refuse(500, "BroadcastFailed", reason, structured);
   }
 };
 

@@ -43,6 +43,11 @@ export interface LocalChatOptions {
   accessToken?: string;
   /** A directory that keeps the table's data across runs; undefined keeps it in memory. */
   dataDir?: string;
+  /**
+   * A DynamoDB to use instead of starting dynalite (DynamoDB Local, or a proxy in front of one):
+   * the tables are created there if missing. @default dynalite in this process
+   */
+  dynamoEndpoint?: string;
   /** Closes connections idle this long. @default 10 minutes, as API Gateway */
   idleTimeoutMs?: number;
   /** Closes connections open this long. @default 2 hours, as API Gateway */
@@ -145,7 +150,9 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     if (!isOpen(access)) deployed.push(AUTHORIZER_HANDLER);
     const bundles = bundleAll(deployed, bundleDir);
 
-    dynamo = await startLocalDynamo({ path: options.dataDir });
+    dynamo = options.dynamoEndpoint
+      ? { endpoint: options.dynamoEndpoint, close: () => Promise.resolve() }
+      : await startLocalDynamo({ path: options.dataDir });
     await ensureTable(dynamo.endpoint, LOCAL_TABLE_NAME, CONNECTIONS_TABLE);
     // As deployed: the history table exists whatever the retention.
     await ensureTable(dynamo.endpoint, LOCAL_HISTORY_TABLE_NAME, HISTORY_TABLE);

@@ -7,8 +7,11 @@ import { CONNECTION_ID_PATTERN } from "./gateway-events";
  * only: unknown, closed, closing and still-connecting ids are all "gone" to the caller.
  */
 export interface ConnectionsBackend {
-  /** Delivers `data` as a text frame; false when the connection is gone. */
-  post(connectionId: string, data: Buffer): boolean;
+  /**
+   * Delivers `data` as a text frame: "sent"; "gone" when the connection is gone; "full" when the
+   * client has not read what it was already sent, so that nothing more is taken for it.
+   */
+  post(connectionId: string, data: Buffer): "sent" | "gone" | "full";
   /** GetConnection's answer, or undefined when the connection is gone. */
   describe(connectionId: string): ConnectionDescription | undefined;
   /** Starts closing the connection (its `$disconnect` follows); false when it is gone. */
@@ -51,10 +54,16 @@ export function connectionsApi(
     response: http.ServerResponse,
   ): void {
     switch (method) {
-      case "POST":
-        if (!backend.post(connectionId, body)) return gone(response);
+      case "POST": {
+        const outcome = backend.post(connectionId, body);
+        if (outcome === "gone") return gone(response);
+        // API Gateway's answer when a client's buffer is full, as to a throttled caller.
+        if (outcome === "full") {
+          return sendError(response, 429, "LimitExceededException", "Client buffer is full");
+        }
         response.writeHead(200, { "Content-Type": "application/json", "Content-Length": 0 });
         return void response.end();
+      }
       case "GET": {
         const connection = backend.describe(connectionId);
         if (!connection) return gone(response);

@@ -84,8 +84,10 @@ const CLOSE = {
 // A client that never answers our close frame is cut off after this long.
 const CLOSE_GRACE_MS = 1000;
 
-// Unsent bytes to one client beyond which its pings go unanswered: it is not reading.
-const PONG_BACKLOG_BYTES = 64 * 1024;
+// Unsent bytes to one client beyond which it counts as not reading: its pings go unanswered and
+// @connections answers 429 for it, instead of buffering for it without bound. (API Gateway
+// documents the 429, not its threshold: this is a local choice, eight 128 KB messages.)
+const CLIENT_BACKLOG_BYTES = 1024 * 1024;
 
 interface Connection {
   context: ConnectionContext;
@@ -454,7 +456,7 @@ export class LocalGateway extends EventEmitter {
       // them: answer every one, unless the client has stopped reading what we send. Then the
       // pongs are dropped (RFC 6455 5.5.3 lets a pong answer only the latest ping) rather than
       // buffered without bound.
-      if (ws.readyState === WebSocket.OPEN && ws.bufferedAmount <= PONG_BACKLOG_BYTES)
+      if (ws.readyState === WebSocket.OPEN && ws.bufferedAmount <= CLIENT_BACKLOG_BYTES)
         ws.pong(data);
     });
     ws.on("error", (err: Error & { code?: string }) => {
@@ -567,8 +569,10 @@ export class LocalGateway extends EventEmitter {
     return {
       post: (connectionId, data) => {
         const connection = this.live(connectionId);
-        if (connection) this.deliver(connection, data);
-        return connection !== undefined;
+        if (!connection) return "gone";
+        if (connection.socket!.bufferedAmount > CLIENT_BACKLOG_BYTES) return "full";
+        this.deliver(connection, data);
+        return "sent";
       },
       describe: (connectionId) => {
         const connection = this.live(connectionId);

@@ -106,10 +106,12 @@ describe("message route handler: the per-connection rate limit", function () {
     assert.deepEqual(await dynamo.ids(tableName), [OTHER, SENDER].sort(), "no record created");
   });
 
-  it("answers 500 and broadcasts nothing when the limit cannot be read", async function () {
+  it("answers 500, broadcasts nothing and tells the sender why when the limit cannot be read", async function () {
     const h = await start("10", "1", "no-such-table");
     assert.equal((await h.invoke(message("lost?", T0))).statusCode, 500);
-    assert.equal(api.delivered.size, 0);
+    // Only the sender hears of it: why, in an error reply.
+    assert.deepEqual([...api.delivered.keys()], [SENDER]);
+    assert.equal(JSON.parse(api.delivered.get(SENDER)![0]).error, "BroadcastFailed");
     await logs.entry("broadcast_failed", { errorName: "ResourceNotFoundException" });
   });
 

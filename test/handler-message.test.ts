@@ -316,12 +316,17 @@ describe("message route handler (broadcast)", function () {
     assert.deepEqual(api.delivered.get(only), ["via the configured endpoint"]);
   });
 
-  it("answers 500 with a logged reason, instead of throwing, when the table cannot be read", async function () {
+  it("answers 500 with a logged reason and tells the sender, instead of throwing, when the table cannot be read", async function () {
     const result = await sendMessage("r+/000000000000=", JSON.stringify({ data: "lost?" }), {
       TABLE_NAME: "no-such-table",
     });
     assert.equal(result.statusCode, 500);
-    assert.equal(api.delivered.size, 0);
+    // Nobody but the sender hears of it, and the sender in words.
+    assert.deepEqual([...api.delivered.keys()], ["r+/000000000000="]);
+    const [reply] = api.delivered.get("r+/000000000000=")!;
+    const { error, message } = JSON.parse(reply) as { error: string; message: string };
+    assert.equal(error, "BroadcastFailed");
+    assert.match(message, /could not be read \(ResourceNotFoundException\).*reached 0 connection/);
     const failure = await logs.entry("broadcast_failed");
     assert.equal(failure.connectionId, "r+/000000000000=");
     assert.equal(failure.errorName, "ResourceNotFoundException");

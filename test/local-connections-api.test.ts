@@ -30,6 +30,36 @@ describe("local gateway: the @connections API (local/connections-api.ts)", funct
     assert.equal(binary, false);
   });
 
+  it("POST answers 429 LimitExceededException for a client that stops reading, and delivers again once it reads", async () => {
+    await harness.start(chatRoutes);
+    const { client, id } = await harness.connectWithId();
+    const { client: other, id: otherId } = await harness.connectWithId();
+    client.socket.pause(); // stops reading: what the gateway sends piles up
+    const body = "z".repeat(128 * 1024);
+    let accepted = 0;
+    let refused: Response | undefined;
+    // Loopback buffers take a few MB before the gateway holds anything: at most 40 posts (5 MB).
+    while (!refused && accepted < 40) {
+      const response = await answerTo(at(id), { method: "POST", body });
+      if (response.status === 200) accepted++;
+      else refused = response;
+    }
+    assert.ok(refused, `all ${accepted} posts of 128 KB were taken for a client that reads none`);
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get("x-amzn-errortype"), "LimitExceededException");
+    // Everyone else is served meanwhile.
+    assert.equal((await answerTo(at(otherId), { method: "POST", body: "hi" })).status, 200);
+    assert.equal(await within(PROMPTLY_MS, "the other client's message", other.next()), "hi");
+    // Nothing taken is lost: once the client reads again it gets every accepted post, in order.
+    client.socket.resume();
+    for (let i = 0; i < accepted; i++) {
+      assert.equal((await within(PROMPTLY_MS, `post ${i}`, client.next())).length, body.length);
+    }
+    assert.equal((await answerTo(at(id), { method: "POST", body: "again" })).status, 200);
+    assert.equal(await within(PROMPTLY_MS, "the post after reading", client.next()), "again");
+    assert.ok(client.isOpen);
+  });
+
   it("POST of exactly 128 KB is delivered; one byte more is 413 PayloadTooLargeException", async () => {
     await harness.start(chatRoutes);
     const { client, id } = await harness.connectWithId();
