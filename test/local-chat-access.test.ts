@@ -111,6 +111,13 @@ describe("local mode: access control on $connect (real authorizer bundle)", func
       assert.deepEqual(underTest.chat!.gateway.connectionIds(), []);
     });
 
+    it("leaves names to the clients: a shared token says nothing about who holds it", async () => {
+      const ada = await underTest.connect(`?token=${TOKEN}&room=shared&name=Ada`);
+      await ada.send(JSON.stringify({ action: "who" }));
+      const presence = JSON.parse(await within(PROMPTLY_MS, "the who reply", ada.next()));
+      assert.deepEqual(presence.names, ["Ada"]);
+    });
+
     it("lets in the token from ?token= and from Authorization: Bearer, and they chat", async () => {
       const ada = await underTest.connect(`?token=${TOKEN}`);
       const bob = await underTest.connect("", { Authorization: `Bearer ${TOKEN}` });
@@ -142,6 +149,16 @@ describe("local mode: access control on $connect (real authorizer bundle)", func
     beforeEach(() =>
       underTest.start({ authIssuer: issuer.url, authAudience: TestIssuer.AUDIENCE }),
     );
+
+    it("names each client as its token does, whatever its ?name= says", async () => {
+      const token = await issuer.token({ subject: "u-ada", claims: { name: "Ada Lovelace" } });
+      const ada = await underTest.connect(`?room=signed&name=Mallory`, {
+        Authorization: `Bearer ${token}`,
+      });
+      await ada.send(JSON.stringify({ action: "who" }));
+      const presence = JSON.parse(await within(PROMPTLY_MS, "the who reply", ada.next()));
+      assert.deepEqual(presence.names, ["Ada Lovelace"]);
+    });
 
     it("lets in a valid token and refuses an expired one with 401, logging neither", async () => {
       const valid = await issuer.token({ subject: "ada" });

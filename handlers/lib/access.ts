@@ -34,8 +34,11 @@ export type WebSocketAuthorizerEvent = Pick<
 export interface ConnectIdentity {
   /** The token's subject; for a shared access token, "access-token". */
   sub: string;
-  /** A display name: the configured claim, else the subject. */
-  name: string;
+  /**
+   * A display name: the configured claim, else the subject. None for a shared access token,
+   * which says nothing about who holds it: then the client's own `?name=` stands.
+   */
+  name?: string;
 }
 
 export type AccessVerdict =
@@ -96,7 +99,10 @@ export function allowConnect(
       Version: "2012-10-17",
       Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: methodArn }],
     },
-    context: { sub: identity.sub, name: identity.name },
+    context:
+      identity.name === undefined
+        ? { sub: identity.sub }
+        : { sub: identity.sub, name: identity.name },
   };
 }
 
@@ -124,7 +130,7 @@ export class SharedTokenCheck implements AccessCheck {
     const presented = createHash("sha256").update(token, "utf8").digest();
     return Promise.resolve(
       timingSafeEqual(presented, this.expected)
-        ? { allowed: true, identity: { sub: "access-token", name: "access-token" } }
+        ? { allowed: true, identity: { sub: "access-token" } }
         : { allowed: false, reason: "wrong access token" },
     );
   }
