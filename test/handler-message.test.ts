@@ -135,6 +135,24 @@ describe("message route handler (broadcast)", function () {
     assert.deepEqual(await dynamo.ids(tableName), expected.slice().sort());
   });
 
+  it("cleans up through the room index: a gone member of the sender's room goes, other rooms are not touched", async function () {
+    const [red, blue] = [ids("rg", 4), ids("bg", 2)];
+    await dynamo.putConnections(tableName, [
+      ...red.map((id) => ({ id, expiresAt: LIVE, room: "red" })),
+      ...blue.map((id) => ({ id, expiresAt: LIVE, room: "blue" })),
+    ]);
+    // Gone, both of them; only the one in the sender's room is ever asked.
+    api.answer(red[3], 410);
+    api.answer(blue[1], 410);
+    await sendMessage(red[0], JSON.stringify({ data: "red only" }), { QUERY_PAGE_SIZE: "2" });
+    assert.equal(api.attempts.get(blue[1]), undefined, "no post outside the room");
+    assert.deepEqual(
+      await dynamo.ids(tableName),
+      [...red.slice(0, 3), ...blue].sort(),
+      "the gone member of red is deleted, blue's is still there",
+    );
+  });
+
   it("keeps the record of a 410 recipient written less than GONE_GRACE_MS ago, the sender's own too", async function () {
     const [sender, joining, left, stays] = ids("y", 4);
     const now = Date.now();

@@ -82,13 +82,17 @@ export async function notify(
       { room, exceptId: connectionId, frame },
       { concurrency: BROADCAST_CONCURRENCY, deadline },
     );
-    logInfo("notice", {
-      notice: event,
-      connectionId,
-      room,
-      ...result,
-      durationMs: Date.now() - started,
-    });
+    // A room with no chat.v1 client is told nothing: no line for every connect to it.
+    const addressed = result.delivered + result.gone + result.connecting + result.failed;
+    if (addressed > 0) {
+      logInfo("notice", {
+        notice: event,
+        connectionId,
+        room,
+        ...result,
+        durationMs: Date.now() - started,
+      });
+    }
   } catch (err) {
     logError("notice_failed", { notice: event, connectionId, room, ...describeError(err) });
   }
