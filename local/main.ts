@@ -2,7 +2,8 @@
 import * as path from "path";
 import { parseArgs } from "util";
 import { IDLE_TIMEOUT_MS, MAX_CONNECTION_MS, MAX_FRAME_BYTES } from "../handlers/lib/limits";
-import { exampleMessage } from "../handlers/lib/message";
+import { actionMessage, exampleMessage } from "../handlers/lib/message";
+import { HISTORY_ROUTE, WHO_ROUTE } from "../handlers/routes";
 import { isOpen } from "../components/settings";
 import { DEFAULT_PORT, DEFAULT_STACK, LocalChat, localAccess, startLocalChat } from "./chat";
 import { DEFAULT_CONCURRENCY } from "./lambda-runtime";
@@ -122,12 +123,12 @@ function timestamp(): string {
 }
 
 function printReady({ chat, page }: Running, stack: string, dataDir: string | undefined): void {
-  const example = JSON.stringify(
-    exampleMessage({
-      routeSelectionExpression: chat.routeSelectionExpression,
-      messageRoute: chat.messageRoute,
-    }),
-  );
+  const shape = {
+    routeSelectionExpression: chat.routeSelectionExpression,
+    messageRoute: chat.messageRoute,
+  };
+  const example = JSON.stringify(exampleMessage(shape));
+  const action = (routeKey: string) => JSON.stringify(actionMessage(shape, routeKey));
   console.log(
     [
       `Local chat is running (stack ${stack}, stage ${chat.stage}).`,
@@ -143,6 +144,10 @@ function printReady({ chat, page }: Running, stack: string, dataDir: string | un
       "Or from two terminals:",
       `  npx wscat -c ${isOpen(chat.settings.access) ? chat.url : `'${chat.url}?token=<token>'`}`,
       `  > ${example}`,
+      "",
+      "Rooms, names and JSON frames (README: Rooms, names, history and who):",
+      `  npx wscat -c '${chat.url}?room=red&name=Ann${isOpen(chat.settings.access) ? "" : "&token=<token>"}' -s chat.v1`,
+      `  > ${action(HISTORY_ROUTE)}   > ${action(WHO_ROUTE)}`,
       "",
       "Press Ctrl-C to stop.",
     ].join("\n"),
