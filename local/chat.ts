@@ -41,6 +41,11 @@ export interface LocalChatOptions {
    * @default `accessToken` from Pulumi.<stack>.yaml when it is set in plain text
    */
   accessToken?: string;
+  /**
+   * Whether `$connect` and `$disconnect` tell the room's chat.v1 clients who joined and left.
+   * @default `presence.notices` from Pulumi.<stack>.yaml, else on
+   */
+  presenceNotices?: boolean;
   /** A directory that keeps the table's data across runs; undefined keeps it in memory. */
   dataDir?: string;
   /**
@@ -120,6 +125,10 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       routeSelectionExpression: options.routeSelectionExpression ?? args.routeSelectionExpression,
       messageRoute: options.messageRoute ?? args.messageRoute,
       connectionTtlSeconds: options.connectionTtlSeconds ?? args.connectionTtlSeconds,
+      presence:
+        options.presenceNotices === undefined
+          ? args.presence
+          : { ...args.presence, notices: options.presenceNotices },
     },
     stack,
   );

@@ -262,6 +262,20 @@ describe("local mode lifecycle", function () {
     );
   });
 
+  it("presenceNotices overrides the stack's presence notices for every function", async () => {
+    const chat = await start({
+      port: 0,
+      projectDir: await emptyProjectDir(),
+      presenceNotices: false,
+    });
+    try {
+      assert.equal(chat.settings.presence.notices, false);
+      assert.equal(chat.environment.PRESENCE_NOTICES, "false");
+    } finally {
+      await stop(chat);
+    }
+  });
+
   it("closes idle connections after idleTimeoutMs and runs the real $disconnect", async () => {
     const chat = await start({
       port: 0,
