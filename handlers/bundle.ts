@@ -21,13 +21,16 @@ const REQUIRE_BANNER =
 // same built-in does none of that. Measured on the message bundle (CPU time to import it, Node
 // 24): 74 ms with imports, 55 ms with requires, against 85 ms for the unbundled handler. So the
 // bundle imports each built-in through the banner's `require` (esbuild wraps the one-line
-// CommonJS module below and calls it where the import stood).
+// CommonJS module below and calls it where the import stood), the SDK's `await import("http")`
+// (its HTTP handler's first request) included.
 const BUILTIN_NAMESPACE = "node-builtin-by-require";
 const builtinsByRequire: esbuild.Plugin = {
   name: "builtins-by-require",
   setup(build) {
     build.onResolve({ filter: /^[a-z:_/]+$/ }, ({ path: name, kind, namespace }) =>
-      kind === "import-statement" && namespace !== BUILTIN_NAMESPACE && isBuiltin(name)
+      (kind === "import-statement" || kind === "dynamic-import") &&
+      namespace !== BUILTIN_NAMESPACE &&
+      isBuiltin(name)
         ? { path: name, namespace: BUILTIN_NAMESPACE }
         : undefined,
     );

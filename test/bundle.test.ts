@@ -124,10 +124,10 @@ describe("handler bundles as deployed", function () {
   for (const name of HANDLER_NAMES) {
     it(`the ${name} bundle loads Node built-ins with require, not import (no ES module facades at cold start)`, async function () {
       const code = await bundleHandler(name);
-      // Static imports (and the text of SDK messages that mention one) of Node built-ins: only
-      // the banner's own import of createRequire may remain.
+      // Static and dynamic imports (and the text of SDK messages that mention one) of Node
+      // built-ins: only the banner's own import of createRequire may remain.
       const importedBuiltins = [
-        ...code.matchAll(/\bimport\s*(?:[\w*{}\s,$]+from\s*)?["']([^"']+)["']/g),
+        ...code.matchAll(/\bimport\s*(?:[\w*{}\s,$]+from\s*|\(\s*)?["']([^"']+)["']/g),
       ]
         .map((match) => match[1])
         .filter((specifier) => isBuiltin(specifier));
