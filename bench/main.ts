@@ -367,6 +367,7 @@ async function round(setup: Setup, clients: number, run: Runner, what: string): 
     fanoutMs: cost.endedAt - cost.startedAt,
     cpuMicros: cost.cpuMicros,
     heapAddedBytes: cost.heapAddedBytes,
+    tlsConnections: cost.tlsConnections,
     lost: receipt.lost,
     duplicated: receipt.duplicated,
     failures: delivery?.failed ? delivery.failures : undefined,

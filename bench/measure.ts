@@ -1,3 +1,5 @@
+import tls from "tls";
+
 /**
  * What one broadcast costs the process that runs it: CPU time (all threads), the heap it adds
  * (peak while it runs minus before), and when it started, on a clock all bench processes share.
@@ -9,7 +11,20 @@ export interface Cost {
   endedAt: number;
   cpuMicros: number;
   heapAddedBytes: number;
+  /** TLS connections the process opened meanwhile (each a handshake, resumed or not). */
+  tlsConnections: number;
 }
+
+// Counts the TLS connections this process opens, whoever opens them (the handler's keep-alive
+// pool, the SDK's, the signing client's): https agents call tls.connect for every new socket.
+let tlsConnections = 0;
+const tlsConnect = tls.connect;
+Object.assign(tls, {
+  connect: (...args: Parameters<typeof tls.connect>) => {
+    tlsConnections++;
+    return tlsConnect(...args);
+  },
+});
 
 // Often enough to see the peak of a broadcast that lasts tens of ms, rarely enough to cost
 // nothing measurable.
@@ -40,6 +55,7 @@ export async function measure<T>(
     heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
   }, HEAP_SAMPLE_MS);
   const cpuBefore = process.cpuUsage();
+  const connectionsBefore = tlsConnections;
   const startedAt = now();
   try {
     const result = await broadcast();
@@ -52,6 +68,7 @@ export async function measure<T>(
         endedAt,
         cpuMicros: cpu.user + cpu.system,
         heapAddedBytes: heapPeak - heapBefore,
+        tlsConnections: tlsConnections - connectionsBefore,
       },
       result,
     };

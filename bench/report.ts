@@ -18,6 +18,8 @@ export interface Round {
   fanoutMs: number;
   cpuMicros: number;
   heapAddedBytes: number;
+  /** TLS connections the fan-out opened during the round. */
+  tlsConnections: number;
   lost: number;
   duplicated: number;
   /** Posts the strategy saw fail, by error, where it reports them (not the handler: it logs them). */
@@ -41,6 +43,7 @@ export interface CaseResult {
   deliveriesPerSecond: number;
   cpuMicrosPerDelivery: number;
   heapAddedMedianBytes: number;
+  tlsConnectionsMedian: number;
   lost: number;
   duplicated: number;
 }
@@ -70,6 +73,7 @@ export function summarize(
     deliveriesPerSecond: (clients / wallMedianMs) * 1000,
     cpuMicrosPerDelivery: median(rounds.map((r) => r.cpuMicros / clients)),
     heapAddedMedianBytes: median(rounds.map((r) => r.heapAddedBytes)),
+    tlsConnectionsMedian: median(rounds.map((r) => r.tlsConnections)),
     lost: rounds.reduce((sum, r) => sum + r.lost, 0),
     duplicated: rounds.reduce((sum, r) => sum + r.duplicated, 0),
   };
@@ -102,6 +106,7 @@ export function resultsTable(results: CaseResult[]): string {
           "",
           "",
           "",
+          "",
         ]
       : [
           `${r.latencyMs} ms`,
@@ -113,6 +118,7 @@ export function resultsTable(results: CaseResult[]): string {
           fixed(r.deliveriesPerSecond),
           fixed(r.cpuMicrosPerDelivery, 1),
           mb(r.heapAddedMedianBytes),
+          fixed(r.tlsConnectionsMedian),
           String(r.lost),
           String(r.duplicated),
         ],
@@ -127,6 +133,7 @@ export function resultsTable(results: CaseResult[]): string {
     "deliveries/s",
     "CPU µs/delivery",
     "heap +MB",
+    "TLS conns",
     "lost",
     "dup",
   ];
