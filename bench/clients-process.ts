@@ -20,6 +20,8 @@ export interface Receipt {
   duplicated: number;
   /** Frames that were not this round's message (e.g. late ones from an earlier round). */
   stray: number;
+  /** Clients that got this round's message though they were not meant to (another room's). */
+  leaked: number;
   /** Epoch ms of the last first-receipt, or undefined when nothing arrived. */
   lastAt?: number;
 }
@@ -29,6 +31,9 @@ let token = "";
 let counts = new Uint16Array(0);
 let received = 0;
 let stray = 0;
+let leaked = 0;
+// The clients meant to receive this round's message: the first `receivers` opened.
+let receivers = 0;
 let lastAt: number | undefined;
 let allReceived: (() => void) | undefined;
 
@@ -37,10 +42,14 @@ function onMessage(index: number, data: WebSocket.RawData): void {
     stray++;
     return;
   }
+  if (index >= receivers) {
+    leaked++;
+    return;
+  }
   if (counts[index]++ === 0) {
     received++;
     lastAt = now();
-    if (received === counts.length) allReceived?.();
+    if (received === receivers) allReceived?.();
   }
 }
 
@@ -58,23 +67,31 @@ function open(url: string, index: number): Promise<void> {
 }
 
 export const methods = {
-  /** Opens connections until `total` are open; returns how long that took (ms). */
-  async connect(url: string, total: number): Promise<number> {
+  /**
+   * Opens connections until `total` are open, each to `url` with `query` (e.g. `?room=r1`);
+   * returns how long that took (ms).
+   */
+  async connect(url: string, total: number, query = ""): Promise<number> {
     const started = now();
     let next = sockets.length;
     const worker = async () => {
-      while (next < total) await open(url, next++);
+      while (next < total) await open(`${url}${query}`, next++);
     };
     await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
     return now() - started;
   },
 
-  /** Arms the counters for a round whose message is `message`. */
-  expect(message: string): void {
+  /**
+   * Arms the counters for a round whose message is `message`, meant for the first `only`
+   * clients opened (all of them by default); any other client that gets it counts as leaked.
+   */
+  expect(message: string, only?: number): void {
     token = message;
-    counts = new Uint16Array(sockets.length);
+    receivers = only ?? sockets.length;
+    counts = new Uint16Array(receivers);
     received = 0;
     stray = 0;
+    leaked = 0;
     lastAt = undefined;
   },
 
@@ -99,6 +116,7 @@ export const methods = {
       lost: counts.length - received,
       duplicated,
       stray,
+      leaked,
       lastAt,
     };
   },

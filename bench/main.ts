@@ -26,6 +26,7 @@ import {
   summarize,
   targetsText,
 } from "./report";
+import { compareRooms, RoomComparison, roomsTable } from "./rooms";
 import { Child } from "./rpc";
 
 /**
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
 
   const bundleDir = await fs.mkdtemp(path.join(os.tmpdir(), "chat-bench-"));
   const results: CaseResult[] = [];
+  const rooms: RoomComparison[] = [];
   try {
     const bundlePath = await writeBundle("message", bundleDir);
     const fanoutScript = await compileProcessScript(script("fanout-process.ts"), bundleDir);
@@ -102,6 +104,29 @@ async function main(): Promise<void> {
       try {
         for (const clients of options.clients)
           results.push(...(await runCase(setup, clients, options)));
+      } finally {
+        await stopSetup(setup);
+      }
+    }
+    // The room case gets a table of its own: it starts with only the room connected.
+    for (const latencyMs of options.roomCase ? options.latenciesMs : []) {
+      const setup = await startSetup(
+        latencyMs,
+        { ...options, strategies: [1] },
+        { bundlePath, fanoutScript },
+        tls,
+      );
+      try {
+        const { url, gateway, clients } = setup;
+        const handler = setup.fanouts.get(1)!;
+        rooms.push(
+          await compareRooms(
+            { latencyMs, url, gateway, clients, handler },
+            options.roomCase!,
+            options.rounds,
+            progress,
+          ),
+        );
       } finally {
         await stopSetup(setup);
       }
@@ -123,6 +148,13 @@ async function main(): Promise<void> {
     );
     console.log(loadTable(load));
   }
+  if (rooms.length) {
+    const { roomSize, total, rooms: count } = rooms[0];
+    console.log(
+      `\nRoom broadcast (strategy 1; a room of ${roomSize}, alone, then among ${total} clients in ${count} rooms; medians of ${options.rounds} rounds):\n`,
+    );
+    console.log(roomsTable(rooms));
+  }
   console.log(`\nTargets (issues 4 and 7; ${setting}):\n`);
   console.log(targetsText(targets));
 
@@ -139,6 +171,7 @@ async function main(): Promise<void> {
     broadcastConcurrency: BROADCAST_CONCURRENCY,
     load,
     results,
+    rooms,
     targets,
   };
   await fs.writeFile(jsonPath, JSON.stringify(report, null, 2));

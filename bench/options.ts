@@ -1,5 +1,6 @@
 import { parseArgs } from "util";
 import { STRATEGIES, StrategyId } from "./report";
+import { parseRoomCase, RoomCase } from "./rooms";
 
 export interface BenchOptions {
   clients: number[];
@@ -16,6 +17,8 @@ export interface BenchOptions {
   cpuProf?: string;
   /** Other `node` binaries the bundles' load times are also measured on. */
   loadNodes: string[];
+  /** One room's broadcast alone and among many rooms (bench/rooms.ts); undefined: skipped. */
+  roomCase?: RoomCase;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -37,6 +40,9 @@ export const USAGE = `npm run bench -- [options]
   --no-tls             plain ws:// and http:// instead of TLS with a certificate made at
                        start (default: TLS, as every @connections call on AWS is HTTPS)
   --cpu-prof DIR       each fan-out process writes a V8 CPU profile (.cpuprofile) to DIR
+  --room-case T/R      also broadcast to one room of T/R clients, alone and then among T
+                       clients in R rooms, with this handler, at each latency (default
+                       10000/100; 0 skips it)
   --help`;
 
 function list(value: string, flag: string): number[] {
@@ -60,6 +66,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       "no-tls": { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
       "load-nodes": { type: "string", default: process.env.CHAT_TEST_EXTRA_NODES ?? "" },
+      "room-case": { type: "string", default: "10000/100" },
       help: { type: "boolean", default: false },
     },
   });
@@ -81,5 +88,6 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
     tls: !values["no-tls"],
     cpuProf: values["cpu-prof"],
     loadNodes: values["load-nodes"].split(":").filter(Boolean),
+    roomCase: parseRoomCase(values["room-case"]),
   };
 }
