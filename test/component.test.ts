@@ -83,6 +83,7 @@ describe("WebSocketChat component", () => {
       assert.deepEqual(inputs.attributes, [
         { name: "connectionId", type: "S" },
         { name: "room", type: "S" },
+        { name: "member", type: "S" },
       ]);
       assert.equal(inputs.rangeKey, undefined);
       assert.equal(inputs.billingMode, "PAY_PER_REQUEST");
@@ -90,14 +91,14 @@ describe("WebSocketChat component", () => {
       assert.deepEqual(inputs.ttl, { enabled: true, attributeName: "expiresAt" });
     });
 
-    it("indexes the connections by room (sort key connectionId), projecting what a broadcast and `who` read", () => {
+    it("indexes the connections by room (sort key: format, then id), projecting what a broadcast and `who` read", () => {
       const { inputs } = record.named("chat-connections");
       assert.deepEqual(inputs.globalSecondaryIndexes, [
         {
           name: "byRoom",
           keySchemas: [
             { attributeName: "room", keyType: "HASH" },
-            { attributeName: "connectionId", keyType: "RANGE" },
+            { attributeName: "member", keyType: "RANGE" },
           ],
           projectionType: "INCLUDE",
           nonKeyAttributes: ["expiresAt", "name", "protocol"],

@@ -42,6 +42,7 @@ describe("$connect and $disconnect handlers", function () {
         connectionId: "R1kmxc2VNjMCFIA=",
         room: "general",
         name: "anonymous",
+        member: "plain#R1kmxc2VNjMCFIA=",
         connectedAt: String(connectedAt),
         expiresAt: String(Math.floor(connectedAt / 1000) + 600),
       });

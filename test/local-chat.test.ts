@@ -11,7 +11,13 @@ import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
 import { LocalChat, LocalChatOptions, startLocalChat } from "../local/chat";
-import { CONNECTION_KEY, EXPIRY_ATTRIBUTE, ROOM_ATTRIBUTE } from "../handlers/lib/connection-store";
+import {
+  CONNECTION_KEY,
+  EXPIRY_ATTRIBUTE,
+  MEMBER_ATTRIBUTE,
+  memberKey,
+  ROOM_ATTRIBUTE,
+} from "../handlers/lib/connection-store";
 import { DEFAULT_TIMEOUT_SECONDS } from "../components/settings";
 import { HANDLER_NAMES } from "../handlers/routes";
 import { CapturedLog } from "./support/captured-log";
@@ -49,6 +55,7 @@ async function putRecord(chat: LocalChat, connectionId: string): Promise<void> {
           [CONNECTION_KEY]: { S: connectionId },
           [EXPIRY_ATTRIBUTE]: { N: expiresAt },
           [ROOM_ATTRIBUTE]: { S: "general" },
+          [MEMBER_ATTRIBUTE]: { S: memberKey({ connectionId, structured: false }) },
         },
       }),
     );

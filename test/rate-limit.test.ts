@@ -149,6 +149,7 @@ describe("MessageRateLimiter (token bucket in the connection record)", function 
       expiresAt: String(LIVE),
       room: "general",
       name: "anonymous",
+      member: `plain#${id}`,
       rateFullAt: String(T0 + 3000),
     });
   });

@@ -22,19 +22,30 @@ const RECORDED_AT_ATTRIBUTE = "recordedAt";
 /** The message rate limit's bucket (handlers/lib/rate-limit.ts); no other code writes it. */
 export const RATE_ATTRIBUTE = "rateFullAt";
 const NAME_ATTRIBUTE = "name";
+/** The structured subprotocol's name, as clients ask for it in `Sec-WebSocket-Protocol`. */
+export const CHAT_PROTOCOL = "chat.v1";
+
 /** Present (`"chat.v1"`) only on connections that chose the structured subprotocol. */
 const PROTOCOL_ATTRIBUTE = "protocol";
+/**
+ * The room index's sort key: the connection's format, then its id (`chat.v1#R1kmxc2VNjMCFIA=`,
+ * `plain#...`), so that a room's chat.v1 members are a range of it.
+ */
+export const MEMBER_ATTRIBUTE = "member";
+const STRUCTURED_MEMBER = `${CHAT_PROTOCOL}#`;
+const PLAIN_MEMBER = "plain#";
 
 /**
- * The global secondary index a broadcast reads: partition key `room`, sort key `connectionId`, so
- * that one room's members are one Query away and a broadcast costs what its room holds, not what
- * the whole chat holds. The sort key gives DynamoDB a way to split a very large room over more
- * than one partition (docs/scaling.md). Only what a broadcast and `who` read is projected.
+ * The global secondary index a broadcast reads: partition key `room`, so that one room's members
+ * are one Query away and a broadcast costs what its room holds, not what the whole chat holds;
+ * sort key `member` (format, then id), so that join and leave notices read only the room's
+ * chat.v1 members, and so that DynamoDB has keys to split a very large room on
+ * (docs/scaling.md). Only what a broadcast and `who` read is projected.
  */
 export const ROOM_INDEX = {
   name: "byRoom",
   hashKey: ROOM_ATTRIBUTE,
-  rangeKey: CONNECTION_KEY,
+  rangeKey: MEMBER_ATTRIBUTE,
   nonKeyAttributes: [EXPIRY_ATTRIBUTE, NAME_ATTRIBUTE, PROTOCOL_ATTRIBUTE],
 } as const;
 
@@ -47,9 +58,6 @@ export const ROOM_INDEX = {
  * a 410; an older one that gets a 410 is gone for good.
  */
 export const GONE_GRACE_MS = INTEGRATION_TIMEOUT_MS + 1_000;
-
-/** The structured subprotocol's name, as clients ask for it in `Sec-WebSocket-Protocol`. */
-export const CHAT_PROTOCOL = "chat.v1";
 
 /** What is known about one open connection. */
 export interface ConnectionRecord {
@@ -105,6 +113,7 @@ export class ConnectionStore {
       [EXPIRY_ATTRIBUTE]: { N: String(Math.floor(connectedAtMs / 1000) + ttlSeconds) },
     };
     if (record.structured) item[PROTOCOL_ATTRIBUTE] = { S: CHAT_PROTOCOL };
+    item[MEMBER_ATTRIBUTE] = { S: memberKey(record) };
     await this.client.send(
       new PutItemCommand({ TableName: this.tableName, Item: item }),
       sdkCallOptions(deadline),
@@ -175,26 +184,39 @@ export class ConnectionStore {
   }
 
   /**
-   * The connections in `room` not yet past their expiry, one Query page of the room index at a
-   * time. TTL deletion lags by up to days, so expired records are filtered here rather than
-   * trusted to be gone. The next page is read while the caller works through the current one.
-   * The index is eventually consistent: a connection made a moment ago may be missing.
+   * The connections in `room` not yet past their expiry (with `structuredOnly`, its chat.v1
+   * members only: a range of the index, so plain members cost nothing to skip), one Query page
+   * of the room index at a time. TTL deletion lags by up to days, so expired records are
+   * filtered here rather than trusted to be gone. The next page is read while the caller works
+   * through the current one. The index is eventually consistent: a connection made a moment ago
+   * may be missing.
    */
   async *roomPages(
     room: string,
-    { deadline, now = Date.now() }: StoreCall = {},
+    {
+      deadline,
+      now = Date.now(),
+      structuredOnly = false,
+    }: StoreCall & { structuredOnly?: boolean } = {},
   ): AsyncGenerator<RoomMember[]> {
     const query = (startKey?: Record<string, AttributeValue>): Promise<QueryCommandOutput> =>
       this.client.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: ROOM_INDEX.name,
-          KeyConditionExpression: "#room = :room",
+          KeyConditionExpression: structuredOnly
+            ? "#room = :room AND begins_with(#member, :structured)"
+            : "#room = :room",
           FilterExpression: "attribute_not_exists(#exp) OR #exp > :now",
-          ExpressionAttributeNames: { "#room": ROOM_ATTRIBUTE, "#exp": EXPIRY_ATTRIBUTE },
+          ExpressionAttributeNames: {
+            "#room": ROOM_ATTRIBUTE,
+            "#exp": EXPIRY_ATTRIBUTE,
+            ...(structuredOnly ? { "#member": MEMBER_ATTRIBUTE } : {}),
+          },
           ExpressionAttributeValues: {
             ":room": { S: room },
             ":now": { N: String(Math.floor(now / 1000)) },
+            ...(structuredOnly ? { ":structured": { S: STRUCTURED_MEMBER } } : {}),
           },
           ExclusiveStartKey: startKey,
           Limit: this.options.pageSize,
@@ -215,6 +237,11 @@ export class ConnectionStore {
       yield members;
     }
   }
+}
+
+/** The room index's sort key for `record`: its format, then its id. */
+export function memberKey(record: { connectionId: string; structured: boolean }): string {
+  return `${record.structured ? STRUCTURED_MEMBER : PLAIN_MEMBER}${record.connectionId}`;
 }
 
 function isAlive(item: Record<string, AttributeValue>, nowMs: number): boolean {

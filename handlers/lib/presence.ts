@@ -41,7 +41,7 @@ export async function roomPresence(
 /**
  * Tells `room`'s chat.v1 clients, except `exceptId` (the one joining or leaving), `frame` (a
  * `joined` or `left` notice). Plain clients hear nothing: the seed's protocol has no notices.
- * One Query of the room and one post per structured member: O(room) per connect and disconnect.
+ * One Query of the room's chat.v1 members (plain ones are not read) and one post to each.
  * A recipient found gone is left for the next message's broadcast to clean up.
  */
 export function announce(
@@ -51,7 +51,7 @@ export function announce(
   { concurrency, deadline }: { concurrency: number; deadline?: number },
 ): Promise<BroadcastResult> {
   return broadcast(
-    othersIn(store.roomPages(room, { deadline }), exceptId),
+    othersIn(store.roomPages(room, { deadline, structuredOnly: true }), exceptId),
     { structured: frame },
     { poster, forget: () => Promise.resolve(false), concurrency, deadline },
   );

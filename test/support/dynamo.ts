@@ -8,6 +8,8 @@ import {
   CHAT_PROTOCOL,
   CONNECTION_KEY,
   EXPIRY_ATTRIBUTE,
+  MEMBER_ATTRIBUTE,
+  memberKey,
   ROOM_ATTRIBUTE,
 } from "../../handlers/lib/connection-store";
 import { DEFAULT_ROOM } from "../../handlers/lib/join-request";
@@ -39,6 +41,9 @@ function connectionItem(record: SeededConnection): Record<string, AttributeValue
   };
   if (record.structured) item.protocol = { S: CHAT_PROTOCOL };
   if (record.recordedAt !== undefined) item.recordedAt = { N: String(record.recordedAt) };
+  item[MEMBER_ATTRIBUTE] = {
+    S: memberKey({ connectionId: record.id, structured: record.structured ?? false }),
+  };
   return item;
 }
 
