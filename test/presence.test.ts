@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
 import { RoomMember } from "../handlers/lib/connection-store";
-import { roomPresence } from "../handlers/lib/presence";
+import type { ConnectionStore } from "../handlers/lib/connection-store";
+import type { ConnectionPoster } from "../handlers/lib/management";
+import { announce, roomPresence } from "../handlers/lib/presence";
 
 const member = (connectionId: string, name: string): RoomMember => ({
   connectionId,
@@ -33,5 +35,35 @@ describe("roomPresence", function () {
   it("counts the asker even when the (eventually consistent) index does not have it yet", async function () {
     const presence = await roomPresence(pages([member("b", "bob")]), member("a", "ann"), 10);
     assert.deepEqual(presence, { count: 2, names: ["ann", "bob"] });
+  });
+});
+
+describe("announce", function () {
+  it("reads only the room's chat.v1 members, and tells every one but the newcomer", async function () {
+    const asked: unknown[] = [];
+    const store = {
+      roomPages(room: string, options: unknown) {
+        asked.push({ room, options });
+        return pages([
+          { ...member("new", "Fay"), structured: true },
+          { ...member("old", "Ann"), structured: true },
+        ]);
+      },
+    } as unknown as ConnectionStore;
+    const posted: string[] = [];
+    const poster: ConnectionPoster = {
+      async post(id) {
+        posted.push(id);
+      },
+    };
+    const result = await announce(
+      store,
+      poster,
+      { room: "r", exceptId: "new", frame: "{}" },
+      { concurrency: 2, deadline: 123 },
+    );
+    assert.deepEqual(asked, [{ room: "r", options: { deadline: 123, structuredOnly: true } }]);
+    assert.deepEqual(posted, ["old"]);
+    assert.equal(result.delivered, 1);
   });
 });
