@@ -61,7 +61,7 @@ export interface LocalChatOptions {
   managementLatencyMs?: number;
   /**
    * Invocations of one function that run at once, each in a worker thread of its own; more wait
-   * for one to come free. @default 4
+   * for one to come free (10 s at most, then they are throttled). @default 2
    */
   concurrency?: number;
   /** Receives one line per connect, message and disconnect. @default none */
@@ -234,6 +234,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
           environment,
           // Each function's own timeout, as deployed.
           timeoutMs: settings.lambda.timeout[handler] * 1000,
+          memoryMb: settings.lambda.memorySize[handler],
           log: options.functionLog,
           concurrency: options.concurrency,
         });

@@ -411,8 +411,10 @@ export class LocalGateway extends EventEmitter {
     try {
       return lambdaStatus(await this.integrate(invoke, event));
     } catch (err) {
-      // As API Gateway reports it: a timeout is 504, any other failure of the integration 502.
-      return { code: err instanceof IntegrationTimeout ? 504 : 502 };
+      // As API Gateway reports it: a timeout is 504, a throttled Lambda 500 ("limit exceeded"),
+      // any other failure of the integration 502.
+      if (err instanceof IntegrationTimeout) return { code: 504 };
+      return { code: isThrottled(err) ? 500 : 502 };
     }
   }
 
@@ -644,6 +646,10 @@ function randomApiId(): string {
     { length: 10 },
     () => alphabet[Math.floor(Math.random() * alphabet.length)],
   ).join("");
+}
+
+function isThrottled(err: unknown): boolean {
+  return err instanceof Error && err.name === "TooManyRequestsException";
 }
 
 function errorText(err: unknown): string {

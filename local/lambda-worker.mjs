@@ -26,6 +26,7 @@ parentPort.on("message", async ({ id, event, deadline }) => {
   const context = {
     functionName,
     functionVersion: "$LATEST",
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
     awsRequestId: id,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
   };

@@ -31,8 +31,8 @@ Options (environment variable in brackets):
   --idle-timeout <s>     close connections idle this long       default ${IDLE_TIMEOUT_MS / 1000} (API Gateway's)
   --max-connection <s>   close connections open this long       default ${MAX_CONNECTION_MS / 1000} (API Gateway's)
   --concurrency <n>      invocations of one function that run at once, each in a worker
-                         thread of its own; more wait their turn [CHAT_CONCURRENCY]
-                         default ${DEFAULT_CONCURRENCY}
+                         thread of its own; more wait their turn, 10 s at most
+                         [CHAT_CONCURRENCY] default ${DEFAULT_CONCURRENCY}
   -h, --help             show this help
 
 Access control and the message rate limit come from the stack as well (accessToken, authIssuer,

@@ -79,6 +79,16 @@ describe("local gateway (local/gateway.ts)", function () {
       });
     }
 
+    it("answers 500 when the $connect function is throttled (TooManyRequestsException)", async () => {
+      await harness.start((i) => ({
+        $connect: i.route(() => {
+          throw Object.assign(new Error("Rate Exceeded."), { name: "TooManyRequestsException" });
+        }),
+      }));
+      assert.equal(await refusedUpgradeStatus(harness.gateway.url), 500);
+      assert.deepEqual(harness.gateway.connectionIds(), []);
+    });
+
     it("answers 502 when $connect throws", async () => {
       await harness.start((i) => ({
         $connect: i.route(() => {

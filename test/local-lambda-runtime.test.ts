@@ -36,6 +36,7 @@ async function probe(event, context) {
     return { instance: INSTANCE };
   }
   if (event.instance) return { instance: INSTANCE };
+  if (event.hog) { const hog = []; for (;;) hog.push(new Array(1e5).fill(hog.length)); }
   if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));
   if (event.log) { console.log("out: " + event.log); console.error("err: " + event.log); }
   return { env: { ...process.env }, functionName: context.functionName, remaining: context.getRemainingTimeInMillis() };
@@ -274,6 +275,44 @@ describe("local Lambda runtime", () => {
       Atomics.store(hold, 0, 1);
       Atomics.notify(hold, 0);
       await within(PROMPTLY_MS, "every waiting invocation", Promise.all([held, ...waiting]));
+    });
+
+    it("throttles an invocation that waited maxWaitMs for an environment; it never runs", async () => {
+      lambda = await start(10_000, undefined, { concurrency: 1, maxWaitMs: 100 });
+      const hold = new Int32Array(new SharedArrayBuffer(8));
+      const held = lambda.invoke({ hold });
+      await within(
+        PROMPTLY_MS,
+        "the first invocation to run",
+        until(() => Atomics.load(hold, 1) === 1),
+      );
+      await assert.rejects(
+        within(PROMPTLY_MS, "the waiting invocation's throttle", lambda.invoke({ hold })),
+        { name: "TooManyRequestsException", message: /no execution environment came free/ },
+      );
+      Atomics.store(hold, 0, 1);
+      Atomics.notify(hold, 0);
+      await within(PROMPTLY_MS, "the first invocation", held);
+      assert.equal(Atomics.load(hold, 1), 1, "the throttled invocation never ran");
+      // The environment serves the next invocation as usual.
+      await within(PROMPTLY_MS, "an answer", lambda.invoke({ instance: 1 }));
+    });
+
+    it("gives the function Lambda's heap for its memory size: a handler that needs more fails, the next runs", async () => {
+      lambda = await start(10_000, undefined, { memoryMb: 64 });
+      const { env } = await within(
+        PROMPTLY_MS,
+        "an answer",
+        lambda.invoke<{ env: Record<string, string> }>({}),
+      );
+      assert.equal(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, "64");
+      await assert.rejects(
+        within(PROMPTLY_MS, "the out-of-memory end", lambda.invoke({ hog: true })),
+        {
+          name: "Runtime.ExitError",
+        },
+      );
+      await within(PROMPTLY_MS, "an answer", lambda.invoke({ instance: 1 }));
     });
 
     it("close() fails invocations still running or waiting, and stops every environment", async () => {
