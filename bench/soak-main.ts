@@ -59,6 +59,7 @@ function print(report: SoakReport, broken: string[], maxRssBytes: number): void 
       (report.errorFrames > 0 ? ` ${JSON.stringify(report.errorKinds)}` : ""),
     `  churn                  ${churn.cycles} cycles, ${churn.refused} refused`,
     `  table                  ${table.whileConnected} records for ${table.connected} connections; ${table.atEnd} after all left`,
+    `  idle RSS (npm start)   ${report.idleRss ? `${mb(report.idleRss.bytes)} over ${report.idleRss.processes} process(es), before any client` : "unknown (no /proc)"}`,
     `  peak RSS (npm start)   ${report.peakRss ? `${mb(report.peakRss.bytes)} over ${report.peakRss.processes} process(es)` : "unknown (no /proc)"}` +
       `, floor ${mb(maxRssBytes)}`,
     broken.length === 0 ? "Every floor holds." : `Broken floors: ${broken.join("; ")}.`,

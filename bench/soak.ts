@@ -56,6 +56,8 @@ export interface SoakReport {
   errorKinds: Record<string, number>;
   churn: { cycles: number; refused: number };
   table: { whileConnected: number; connected: number; atEnd: number };
+  /** What `npm start` and its child processes held, idle, before the first client came. */
+  idleRss?: { bytes: number; processes: number };
   /** The most resident memory `npm start` and its child processes held at once. */
   peakRss?: { bytes: number; processes: number };
 }
@@ -85,6 +87,9 @@ const ANSWER_TIMEOUT_MS = 35_000;
 // Copies still missing after this long without any arriving are lost.
 const QUIET_MS = 5_000;
 const RSS_SAMPLE_MS = 250;
+// How long npm start is left alone after its banner before its idle memory is read: long enough
+// for the start-up's garbage to be collected and esbuild's service to exit.
+const IDLE_SETTLE_MS = 2_000;
 
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const started = Date.now();
@@ -93,6 +98,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const rss = sampleRss(chat.process.pid!);
   const steady: SoakClient[] = [];
   try {
+    await sleep(IDLE_SETTLE_MS);
+    const idleRss = processTreeRss(chat.process.pid!);
     options.log(`npm start is up at ${chat.url}; connecting ${options.clients} clients`);
     for (let i = 0; i < options.clients; i += 50) {
       const batch = Array.from({ length: Math.min(50, options.clients - i) }, (_, j) =>
@@ -133,6 +140,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       ...tally.report(steady),
       churn,
       table: { whileConnected, connected: options.clients, atEnd },
+      idleRss,
       peakRss: rss.peak,
     };
   } finally {
