@@ -89,6 +89,8 @@ function lambdaError(name: string, message: string): Error {
 
 interface Invocation {
   event: unknown;
+  /** When it was asked for: its time runs from here, waiting included (see LocalLambda). */
+  invokedAt: number;
   resolve(result: unknown): void;
   reject(error: Error): void;
 }
@@ -176,16 +178,23 @@ class ExecutionEnvironment {
     return new ExecutionEnvironment(worker, events);
   }
 
-  /** Runs one invocation; the worker is stopped if it is still running after `timeoutMs`. */
+  /**
+   * Runs one invocation; the worker is stopped if it is still running `timeoutMs` after the
+   * invocation was asked for (the time it waited for this environment counts).
+   */
   run(invocation: Invocation, timeoutMs: number): void {
     clearTimeout(this.idleTimer);
     const id = randomUUID();
-    const timer = setTimeout(() => {
-      // Lambda stops the environment of a timed-out invocation: its in-flight work dies with it.
-      this.die(lambdaError("TimeoutError", `Task timed out after ${formatSeconds(timeoutMs)}`));
-    }, timeoutMs);
+    const deadline = invocation.invokedAt + timeoutMs;
+    const timer = setTimeout(
+      () => {
+        // Lambda stops the environment of a timed-out invocation: its in-flight work dies with it.
+        this.die(lambdaError("TimeoutError", `Task timed out after ${formatSeconds(timeoutMs)}`));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     this.current = { id, invocation, timer };
-    this.worker.postMessage({ id, event: invocation.event, deadline: Date.now() + timeoutMs });
+    this.worker.postMessage({ id, event: invocation.event, deadline });
   }
 
   /** Marks the environment idle: it is stopped if nothing uses it within `idleMs`. */
@@ -230,14 +239,18 @@ class ExecutionEnvironment {
 /**
  * The heap Lambda's Node runtime gives a function of `memoryMb`: a tenth for the young
  * generation, the rest for the old one (its bootstrap passes --max-semi-space-size and
- * --max-old-space-size so). The young generation is capped at 16 MB here: a worker's young
- * generation is memory this machine holds per environment, busy or not, and 16 MB measured
- * 20 % less memory under `npm run soak` at the same throughput.
+ * --max-old-space-size so). The old generation is exactly Lambda's, so that a handler that
+ * runs out of it there runs out of it here; the young generation is capped at 16 MB: it is memory
+ * this machine holds per environment, busy or not, and 16 MB measured 20 % less memory under
+ * `npm run soak` at the same throughput.
  */
 function heapLimits(memoryMb: number | undefined): ResourceLimits | undefined {
   if (memoryMb === undefined) return undefined;
-  const young = Math.min(16, Math.floor(memoryMb / 10));
-  return { maxYoungGenerationSizeMb: young, maxOldGenerationSizeMb: memoryMb - young };
+  const tenth = Math.floor(memoryMb / 10);
+  return {
+    maxYoungGenerationSizeMb: Math.min(16, tenth),
+    maxOldGenerationSizeMb: memoryMb - tenth,
+  };
 }
 
 function formatSeconds(ms: number): string {
@@ -256,6 +269,9 @@ function formatSeconds(ms: number): string {
  * (no reserved concurrency) would have scaled out instead. One that has waited `maxWaitMs`, or
  * finds 1,000 waiting, is throttled with Lambda's `TooManyRequestsException`, as a function at
  * its reserved concurrency is; API Gateway reports that as an error, and the function never runs.
+ * The time an invocation waited counts against its timeout (and `getRemainingTimeInMillis`):
+ * on AWS nothing waits, so a function whose timeout fits API Gateway's 29 s always ends before
+ * API Gateway stops waiting for it, and locally it must too.
  */
 export class LocalLambda {
   private readonly idle: ExecutionEnvironment[] = [];
@@ -300,7 +316,7 @@ export class LocalLambda {
   /** Runs the handler on `event`; rejects when it throws, times out or is throttled. */
   invoke<TResult = unknown>(event: unknown): Promise<TResult> {
     return new Promise<TResult>((resolve, reject) => {
-      const invocation: Invocation = { event, resolve, reject };
+      const invocation: Invocation = { event, invokedAt: Date.now(), resolve, reject };
       if (this.closed) return reject(lambdaError("Runtime.ExitError", "the function is closed"));
       const environment = this.idle.pop();
       if (environment) return environment.run(invocation, this.options.timeoutMs);

@@ -298,6 +298,32 @@ describe("local Lambda runtime", () => {
       await within(PROMPTLY_MS, "an answer", lambda.invoke({ instance: 1 }));
     });
 
+    it("counts the time an invocation waited for an environment against its timeout", async () => {
+      const timeoutMs = 3_000;
+      const waitMs = 1_500;
+      lambda = await start(timeoutMs, undefined, { concurrency: 1, maxWaitMs: 10_000 });
+      const hold = new Int32Array(new SharedArrayBuffer(8));
+      const held = lambda.invoke({ hold });
+      await within(
+        PROMPTLY_MS,
+        "the first invocation to run",
+        until(() => Atomics.load(hold, 1) === 1),
+      );
+      const askedAt = Date.now();
+      const waiting = lambda.invoke<{ remaining: number }>({});
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      Atomics.store(hold, 0, 1);
+      Atomics.notify(hold, 0);
+      await within(PROMPTLY_MS, "the first invocation", held);
+      const { remaining } = await within(PROMPTLY_MS, "the waiting invocation", waiting);
+      // Time only passes: whatever this machine's speed, at least waitMs went by since it was
+      // asked for, so at most timeoutMs - waitMs can remain.
+      assert.ok(
+        remaining <= timeoutMs - waitMs,
+        `${remaining} ms remained after waiting ${Date.now() - askedAt} ms`,
+      );
+    });
+
     it("gives the function Lambda's heap for its memory size: a handler that needs more fails, the next runs", async () => {
       lambda = await start(10_000, undefined, { memoryMb: 64 });
       const { env } = await within(
