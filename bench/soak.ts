@@ -75,6 +75,13 @@ export function brokenFloors(report: SoakReport, maxRssBytes?: number): string[]
     );
   if (report.table.atEnd !== 0) broken.push(`${report.table.atEnd} records left at the end`);
   if (report.delivered === 0) broken.push("nothing was delivered");
+  const planned = report.options.clients * report.options.messages;
+  if (report.sent < planned)
+    broken.push(`the run was cut short: ${report.sent} of ${planned} messages sent`);
+  if (report.churn.cycles < report.options.churn)
+    broken.push(
+      `the run was cut short: ${report.churn.cycles} of ${report.options.churn} churn cycles`,
+    );
   if (maxRssBytes !== undefined && report.peakRss && report.peakRss.bytes > maxRssBytes)
     broken.push(`peak RSS ${mb(report.peakRss.bytes)} over ${mb(maxRssBytes)}`);
   return broken;
@@ -153,8 +160,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 /** One WebSocket client of the soak: a steady sender or a churning one. */
 class SoakClient {
   onText: (text: string) => void = () => {};
-  /** Waiting for this client's own copy (or an error) of its latest message. */
+  /** Waiting for this client's own copy (or an error) of its message number `awaiting`. */
   answer?: (outcome: "copy" | "error") => void;
+  awaiting?: number;
+  /** The key of the last message this client sent: an error frame that comes late is its. */
+  lastKey?: string;
   private readonly closed: Promise<void>;
 
   private constructor(
@@ -228,13 +238,20 @@ class Tally {
     seen.add(key);
     this.delivered.add(key);
     this.latencies.push(this.lastArrival - Number(match[3]));
-    if (steady && Number(match[1]) === client.index) client.answer?.("copy");
+    if (steady && Number(match[1]) === client.index && Number(match[2]) === client.awaiting)
+      client.answer?.("copy");
   }
 
+  /**
+   * An error frame is about the last message its client sent, whether it came before that
+   * message's own copy (the message was refused) or after it (then it was delivered all the
+   * same, and the report counts an error frame for a delivered message).
+   */
   private error(client: SoakClient, text: string): void {
     this.errorFrames++;
     const kind = errorKind(text);
     this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1);
+    if (client.lastKey !== undefined) this.refused(client.lastKey);
     client.answer?.("error");
   }
 
@@ -245,8 +262,14 @@ class Tally {
   /** Resolves once every steady client holds every copy it is owed, or none arrived for a while. */
   async settle(steady: SoakClient[], deadline: number): Promise<void> {
     const owed = () => this.owed().size * steady.length;
-    const held = () =>
-      steady.reduce((sum, client) => sum + (this.copies.get(client.index)?.size ?? 0), 0);
+    const held = () => {
+      const owed = this.owed();
+      let sum = 0;
+      for (const client of steady) {
+        for (const key of this.copies.get(client.index) ?? []) if (owed.has(key)) sum++;
+      }
+      return sum;
+    };
     while (held() < owed() && Date.now() - this.lastArrival < QUIET_MS && Date.now() < deadline) {
       await sleep(100);
     }
@@ -315,11 +338,14 @@ async function sendAll(
       };
     });
     const message = tally.message(client.index, n);
+    client.awaiting = n;
+    client.lastKey = `${client.index}:${n}`;
     client.send(JSON.stringify({ action: "sendmessage", data: message }));
-    const answer = await outcome;
+    // Only an error frame refuses a message (Tally.error marks it): one that never came back
+    // is still owed.
+    await outcome;
     client.answer = undefined;
-    // Only an error frame refuses a message: one that never came back is still owed.
-    if (answer === "error") tally.refused(`${client.index}:${n}`);
+    client.awaiting = undefined;
   }
 }
 
@@ -362,8 +388,16 @@ async function startChat(options: SoakOptions): Promise<RunningChat> {
   const args = ["--transpile-only", path.join(ROOT, "local", "main.ts"), "--port", "0"];
   if (options.concurrency !== undefined) args.push("--concurrency", String(options.concurrency));
   const child = spawn(TS_NODE, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  // Whatever ends this process (mocha's --exit after a timeout, say) ends npm start too.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
   let output = "";
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      process.off("exit", killOnExit);
+      resolve();
+    }),
+  );
   const ready = new Promise<RegExpMatchArray>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       // Only the banner is kept: the per-connection log lines are drained and dropped.
