@@ -82,7 +82,7 @@ export const handler = async (
     // history could not keep is still delivered: the failure is logged, not the sender's.
     const stored = keep({ room: sender.room, id, sentAtMs: sentAt, frame }, deadline);
     const result = await broadcast(
-      store.roomPages(sender.room, { deadline }),
+      store.roomPages(sender.room, { deadline, names: false }),
       { plain: message.payload, structured: frame },
       {
         poster: connectionPoster(),

@@ -84,6 +84,40 @@ describe("ConnectionStore", function () {
       assert.deepEqual(await room("nobody-here"), []);
     });
 
+    it("gives each member's id, format and name, and leaves names out when told to", async function () {
+      await dynamo.putConnections(tableName, [
+        { id: "n1", expiresAt: LIVE, room: "named", name: "Ann", structured: true },
+        { id: "n2", expiresAt: LIVE, room: "named", name: "Bob" },
+      ]);
+      const read = async (options: { names?: boolean }) => {
+        const members: RoomMember[] = [];
+        for await (const page of store.roomPages("named", options)) members.push(...page);
+        return members.sort((a, b) => a.connectionId.localeCompare(b.connectionId));
+      };
+      assert.deepEqual(
+        (await read({})).map(({ connectionId, structured, name }) => ({
+          connectionId,
+          structured,
+          name,
+        })),
+        [
+          { connectionId: "n1", structured: true, name: "Ann" },
+          { connectionId: "n2", structured: false, name: "Bob" },
+        ],
+      );
+      assert.deepEqual(
+        (await read({ names: false })).map(({ connectionId, structured, name }) => ({
+          connectionId,
+          structured,
+          name,
+        })),
+        [
+          { connectionId: "n1", structured: true, name: "" },
+          { connectionId: "n2", structured: false, name: "" },
+        ],
+      );
+    });
+
     it("reads only a room's chat.v1 members when asked, by a range of the index, not a filter", async function () {
       await dynamo.putConnections(tableName, [
         { id: "s1", expiresAt: LIVE, room: "mixed", structured: true },

@@ -62,7 +62,9 @@ describe("announce", function () {
       { room: "r", exceptId: "new", frame: "{}" },
       { concurrency: 2, deadline: 123 },
     );
-    assert.deepEqual(asked, [{ room: "r", options: { deadline: 123, structuredOnly: true } }]);
+    assert.deepEqual(asked, [
+      { room: "r", options: { deadline: 123, structuredOnly: true, names: false } },
+    ]);
     assert.deepEqual(posted, ["old"]);
     assert.equal(result.delivered, 1);
   });

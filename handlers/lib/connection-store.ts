@@ -189,7 +189,8 @@ export class ConnectionStore {
    * of the room index at a time. TTL deletion lags by up to days, so expired records are
    * filtered here rather than trusted to be gone. The next page is read while the caller works
    * through the current one. The index is eventually consistent: a connection made a moment ago
-   * may be missing.
+   * may be missing. Each member comes with its id and format, and its name unless `names` is
+   * false.
    */
   async *roomPages(
     room: string,
@@ -197,8 +198,12 @@ export class ConnectionStore {
       deadline,
       now = Date.now(),
       structuredOnly = false,
-    }: StoreCall & { structuredOnly?: boolean } = {},
+      names = true,
+    }: StoreCall & { structuredOnly?: boolean; names?: boolean } = {},
   ): AsyncGenerator<RoomMember[]> {
+    // Only what the caller reads comes back: a broadcast's pages parse two attributes per member
+    // instead of six (the read units are the same, the CPU is not).
+    const projection = names ? "#id, #protocol, #name" : "#id, #protocol";
     const query = (startKey?: Record<string, AttributeValue>): Promise<QueryCommandOutput> =>
       this.client.send(
         new QueryCommand({
@@ -208,9 +213,13 @@ export class ConnectionStore {
             ? "#room = :room AND begins_with(#member, :structured)"
             : "#room = :room",
           FilterExpression: "attribute_not_exists(#exp) OR #exp > :now",
+          ProjectionExpression: projection,
           ExpressionAttributeNames: {
             "#room": ROOM_ATTRIBUTE,
             "#exp": EXPIRY_ATTRIBUTE,
+            "#id": CONNECTION_KEY,
+            "#protocol": PROTOCOL_ATTRIBUTE,
+            ...(names ? { "#name": NAME_ATTRIBUTE } : {}),
             ...(structuredOnly ? { "#member": MEMBER_ATTRIBUTE } : {}),
           },
           ExpressionAttributeValues: {
@@ -232,7 +241,10 @@ export class ConnectionStore {
       next?.catch(() => undefined);
       const members: RoomMember[] = [];
       for (const item of page.Items ?? []) {
-        if (item[CONNECTION_KEY]?.S) members.push(recordOf(item));
+        if (!item[CONNECTION_KEY]?.S) continue;
+        const member = recordOf(item);
+        member.room = room; // not read back: it is the key asked for
+        members.push(member);
       }
       yield members;
     }

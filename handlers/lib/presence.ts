@@ -51,7 +51,7 @@ export function announce(
   { concurrency, deadline }: { concurrency: number; deadline?: number },
 ): Promise<BroadcastResult> {
   return broadcast(
-    othersIn(store.roomPages(room, { deadline, structuredOnly: true }), exceptId),
+    othersIn(store.roomPages(room, { deadline, structuredOnly: true, names: false }), exceptId),
     { structured: frame },
     { poster, forget: () => Promise.resolve(false), concurrency, deadline },
   );
