@@ -10,6 +10,11 @@ import { serve } from "./rpc";
 
 // The bench's clients only listen; they must not be closed as idle while a long run goes on.
 const BENCH_IDLE_TIMEOUT_MS = MAX_CONNECTION_MS;
+// Every strategy's warm container keeps its keep-alive sockets from one round to its next, as
+// a container that broadcasts more often than the server's idle timeout does. With Node's 5 s,
+// whether a round paid new TLS handshakes depended on how long the other strategies' turns
+// between two of its rounds took: some strategies paid them in more rounds than others.
+const BENCH_KEEP_ALIVE_MS = 10 * 60_000;
 
 let chat: LocalChat | undefined;
 
@@ -24,6 +29,7 @@ export const methods = {
     chat = await startLocalChat({
       port: 0,
       managementLatencyMs,
+      managementKeepAliveMs: BENCH_KEEP_ALIVE_MS,
       idleTimeoutMs: BENCH_IDLE_TIMEOUT_MS,
       // Notices are not what the bench measures, and its clients are plain ones that no notice
       // goes to. (When $connect still read the whole room for them, filling a room of N cost

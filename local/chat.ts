@@ -59,6 +59,8 @@ export interface LocalChatOptions {
   maxConnectionMs?: number;
   /** Delay added to every @connections call (for benchmarks). @default 0 */
   managementLatencyMs?: number;
+  /** How long the @connections API keeps idle keep-alive connections (for benchmarks). @default 5 s */
+  managementKeepAliveMs?: number;
   /**
    * Invocations of one function that run at once, each in a worker thread of its own; more wait
    * for one to come free (10 s at most, then they are throttled). @default 2
@@ -195,6 +197,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       idleTimeoutMs: options.idleTimeoutMs,
       maxConnectionMs: options.maxConnectionMs,
       managementLatencyMs: options.managementLatencyMs,
+      managementKeepAliveMs: options.managementKeepAliveMs,
       authorizer: isOpen(access)
         ? undefined
         : async (event) => {

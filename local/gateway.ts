@@ -53,6 +53,11 @@ export interface LocalGatewayOptions {
   /** Delay added to every @connections call, to model a network round trip. Default 0. */
   managementLatencyMs?: number;
   /**
+   * How long the @connections API keeps an idle keep-alive connection open. API Gateway's is
+   * not documented. @default Node's (5 s)
+   */
+  managementKeepAliveMs?: number;
+  /**
    * The Lambda REQUEST authorizer on `$connect`, run as API Gateway runs one (local/authorizer.ts).
    * @default none: every upgrade goes on to `$connect`
    */
@@ -191,6 +196,9 @@ export class LocalGateway extends EventEmitter {
   static async start(options: LocalGatewayOptions): Promise<LocalGateway> {
     routeSelector(options.routeSelectionExpression); // fail before listening on a bad expression
     const server = options.tls ? https.createServer(options.tls) : http.createServer();
+    if (options.managementKeepAliveMs !== undefined) {
+      server.keepAliveTimeout = options.managementKeepAliveMs;
+    }
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
