@@ -295,11 +295,15 @@ export class LocalLambda {
     }
   }
 
-  /** Reads the bundle and starts one environment, so that a bundle that cannot load fails here. */
+  /**
+   * Reads the bundle and loads it once in an environment it then stops, so that a bundle that
+   * cannot load fails here. None is kept: like Lambda, a function has no environment before its
+   * first invocation (a cold start), and an idle `npm start` holds none (each is 25-50 MB).
+   */
   static async start(options: LocalLambdaOptions): Promise<LocalLambda> {
     const lambda = new LocalLambda(options, await fs.readFile(options.bundlePath, "utf8"));
     const environment = await lambda.startEnvironment();
-    lambda.release(environment);
+    await environment.stop();
     return lambda;
   }
 

@@ -232,6 +232,13 @@ describe("local Lambda runtime", () => {
       assert.notEqual(next.instance, instance);
     });
 
+    it("keeps no environment after start: the first invocation is a cold start", async () => {
+      lambda = await start();
+      assert.equal(lambda.environments, 0);
+      await within(PROMPTLY_MS, "an answer", lambda.invoke<Instance>({ instance: 1 }));
+      assert.equal(lambda.environments, 1);
+    });
+
     it("stops environments left idle, and starts a fresh one when needed", async () => {
       lambda = await start(5_000, undefined, { idleMs: 50 });
       const { instance } = await within(
