@@ -229,21 +229,22 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
       AWS_REGION: region,
     };
     const bundlePaths = await bundles;
-    await Promise.all(
-      routes.map(async ({ handler }) => {
-        const lambda = await LocalLambda.start({
-          bundlePath: bundlePaths.get(handler)!,
-          functionName: `websocket-chat-${handler}`,
-          environment,
-          // Each function's own timeout, as deployed.
-          timeoutMs: settings.lambda.timeout[handler] * 1000,
-          memoryMb: settings.lambda.memorySize[handler],
-          log: options.functionLog,
-          concurrency: options.concurrency,
-        });
-        functions.set(handler, lambda);
-      }),
-    );
+    // One function at a time: each start loads its bundle in a worker thread and stops it, and
+    // the memory of worker threads that ran side by side stays with the process (the C heap keeps
+    // it): about 45 MB of an idle npm start's RSS, against 8 MB one at a time.
+    for (const { handler } of routes) {
+      const lambda = await LocalLambda.start({
+        bundlePath: bundlePaths.get(handler)!,
+        functionName: `websocket-chat-${handler}`,
+        environment,
+        // Each function's own timeout, as deployed.
+        timeoutMs: settings.lambda.timeout[handler] * 1000,
+        memoryMb: settings.lambda.memorySize[handler],
+        log: options.functionLog,
+        concurrency: options.concurrency,
+      });
+      functions.set(handler, lambda);
+    }
     if (!isOpen(access)) {
       authorizer = await LocalLambda.start({
         bundlePath: bundlePaths.get(AUTHORIZER_HANDLER)!,
