@@ -5,12 +5,13 @@ import { SoakReport, brokenFloors, mb, runSoak } from "./soak";
 
 const USAGE = `npm run soak -- [options]
 
-Starts npm start in a process of its own and, on loopback only, keeps it busy: steady clients
-stay connected and each send messages one after another, while other clients connect and
-disconnect. Reports what was sent and delivered, lost and duplicated copies, delivery times,
-error frames, the table's size, and the peak memory of npm start's processes; exits 1 when a
-floor breaks (no copy lost or duplicated, no error frame for a delivered message, the table
-exact, peak RSS within --max-rss).
+Starts npm start in a process group of its own, reads its idle memory 20 s after it is up,
+then, on loopback only, keeps it busy: steady clients stay connected and each send messages one
+after another, while other clients connect and disconnect. Reports what was sent and delivered,
+lost and duplicated copies, delivery times, error frames, the table's size, and the idle and
+peak memory of all of npm start's processes (npm's own included); exits 1 when a floor breaks
+(no copy lost or duplicated, no error frame for a delivered message, the table exact, the run
+not cut short, peak RSS within --max-rss).
 
   --clients N       clients connected throughout              (default 200)
   --messages M      messages each of them sends               (default 5)
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
         ? undefined
         : positive("--concurrency", values.concurrency, 1),
     timeoutMs: positive("--timeout", values.timeout, 600) * 1000,
+    idleSettleMs: 20_000,
     log: (line) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`),
   });
   const broken = brokenFloors(report, maxRssBytes);

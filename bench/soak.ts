@@ -32,6 +32,11 @@ export interface SoakOptions {
   concurrency?: number;
   /** The whole run gives up after this long. */
   timeoutMs: number;
+  /**
+   * How long npm start is left alone after its banner before its idle memory is read (its RSS
+   * settles over about 15 s, as the start-up's garbage is collected and returned).
+   */
+  idleSettleMs: number;
   /** Progress lines. */
   log: (line: string) => void;
 }
@@ -88,15 +93,13 @@ export function brokenFloors(report: SoakReport, maxRssBytes?: number): string[]
 }
 
 const ROOT = path.resolve(__dirname, "..");
-const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
+// npm's own process is part of what a user's `npm start` holds, so the soak runs it too.
+const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 // How long a sender waits for its own copy or an error: past API Gateway's 29 s, anything is lost.
 const ANSWER_TIMEOUT_MS = 35_000;
 // Copies still missing after this long without any arriving are lost.
 const QUIET_MS = 5_000;
 const RSS_SAMPLE_MS = 250;
-// How long npm start is left alone after its banner before its idle memory is read: long enough
-// for the start-up's garbage to be collected and esbuild's service to exit.
-const IDLE_SETTLE_MS = 2_000;
 
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const started = Date.now();
@@ -105,7 +108,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const rss = sampleRss(chat.process.pid!);
   const steady: SoakClient[] = [];
   try {
-    await sleep(IDLE_SETTLE_MS);
+    await sleep(options.idleSettleMs);
     const idleRss = processTreeRss(chat.process.pid!);
     options.log(`npm start is up at ${chat.url}; connecting ${options.clients} clients`);
     for (let i = 0; i < options.clients; i += 50) {
@@ -142,6 +145,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         thinkMs: options.thinkMs,
         concurrency: options.concurrency,
         timeoutMs: options.timeoutMs,
+        idleSettleMs: options.idleSettleMs,
       },
       durationMs: Date.now() - started,
       ...tally.report(steady),
@@ -385,11 +389,19 @@ interface RunningChat {
 
 /** `npm start --port 0` in a process of its own, once it prints its URLs. */
 async function startChat(options: SoakOptions): Promise<RunningChat> {
-  const args = ["--transpile-only", path.join(ROOT, "local", "main.ts"), "--port", "0"];
+  const args = ["start", "--silent", "--", "--port", "0"];
   if (options.concurrency !== undefined) args.push("--concurrency", String(options.concurrency));
-  const child = spawn(TS_NODE, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  // A process group of its own: signals go to npm, its shell and the chat alike.
+  const child = spawn(NPM, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, name);
+    } catch {
+      // already gone
+    }
+  };
   // Whatever ends this process (mocha's --exit after a timeout, say) ends npm start too.
-  const killOnExit = () => child.kill("SIGKILL");
+  const killOnExit = () => signal("SIGKILL");
   process.once("exit", killOnExit);
   let output = "";
   const exited = new Promise<void>((resolve) =>
@@ -409,7 +421,7 @@ async function startChat(options: SoakOptions): Promise<RunningChat> {
     child.stderr.on("data", onData);
     void exited.then(() => reject(new Error(`npm start exited:\n${output}`)));
   });
-  const timeout = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const timeout = setTimeout(() => signal("SIGKILL"), 60_000);
   const [, url, dynamoEndpoint, tableName] = await ready.finally(() => clearTimeout(timeout));
   const dynamo = new DynamoDBClient({
     endpoint: dynamoEndpoint,
@@ -423,8 +435,8 @@ async function startChat(options: SoakOptions): Promise<RunningChat> {
     tableName,
     async stop() {
       dynamo.destroy();
-      if (child.exitCode === null) child.kill("SIGINT");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      if (child.exitCode === null) signal("SIGINT");
+      const killer = setTimeout(() => signal("SIGKILL"), 20_000);
       await exited;
       clearTimeout(killer);
     },

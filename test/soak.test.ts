@@ -18,6 +18,7 @@ describe("npm run soak, short (bench/soak.ts)", function () {
       thinkMs: 300,
       concurrency: 2,
       timeoutMs: 90_000,
+      idleSettleMs: 0,
       log: () => {},
     });
     assert.deepEqual(brokenFloors(report), [], JSON.stringify(report, null, 2));
