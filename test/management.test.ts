@@ -8,8 +8,10 @@ import {
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { strict as assert } from "assert";
 import * as http from "http";
+import crypto from "crypto";
 import { AddressInfo } from "net";
 import { managementPoster, PostPolicy } from "../handlers/lib/management";
+import * as sigv4 from "../handlers/lib/sigv4";
 
 interface Answer {
   /** `"hang"`: read the request, never answer. */
@@ -277,6 +279,45 @@ describe("@connections poster (signed keep-alive posts)", function () {
     const err = await rejection(managementPoster(api.endpoint, 4, FAST_RETRY).post(ID, DATA));
     assert.ok(err instanceof ForbiddenException);
     assert.equal(api.received.length, 1);
+  });
+
+  it("hashes each body once however many of its posts start at once, and derives the key once", async function () {
+    // Spies on what the compiled module looks up at each call: the signer class it constructs
+    // and crypto's createSecretKey.
+    const Signer = sigv4.ConnectionPostSigner;
+    const createSecretKey = crypto.createSecretKey;
+    let signers = 0;
+    let keys = 0;
+    Object.assign(sigv4, {
+      ConnectionPostSigner: class extends Signer {
+        constructor(...args: ConstructorParameters<typeof Signer>) {
+          super(...args);
+          signers++;
+        }
+      },
+    });
+    Object.assign(crypto, {
+      createSecretKey: (...args: Parameters<typeof createSecretKey>) => {
+        keys++;
+        return createSecretKey(...args);
+      },
+    });
+    try {
+      // A secret of its own: no key derived by another test is cached for it.
+      process.env.AWS_SECRET_ACCESS_KEY = `secret-${Math.random()}`;
+      api.answer({ status: 200 });
+      const poster = managementPoster(api.endpoint, 16, FAST_RETRY);
+      const first = Buffer.from("first message");
+      const second = Buffer.from("second message");
+      await Promise.all(Array.from({ length: 16 }, (_, i) => poster.post(`first${i}`, first)));
+      await Promise.all(Array.from({ length: 16 }, (_, i) => poster.post(`second${i}`, second)));
+      assert.equal(api.received.length, 32);
+      assert.equal(signers, 2, "one signer per body");
+      assert.equal(keys, 1, "one signing key for the day");
+    } finally {
+      Object.assign(sigv4, { ConnectionPostSigner: Signer });
+      Object.assign(crypto, { createSecretKey });
+    }
   });
 
   it("keeps sockets alive between posts and opens at most maxSockets at once", async function () {

@@ -111,16 +111,22 @@ export function managementPoster(
   // exactly as `client.send()` would.
   const client = new ApiGatewayManagementApiClient({ endpoint });
   let region: Promise<string> | undefined;
-  // A broadcast posts one body to everyone: one signer per body, shared by every recipient.
-  const signers = new WeakMap<Uint8Array, ConnectionPostSigner>();
+  // A broadcast posts one body to everyone: one signer per body, shared by every recipient. It
+  // is kept as soon as it is asked for, so that the posts a broadcast starts at once (up to its
+  // concurrency, before any signer exists) share it too instead of each hashing the body anew.
+  const signers = new WeakMap<Uint8Array, Promise<ConnectionPostSigner>>();
 
-  async function newSigner(data: Uint8Array): Promise<ConnectionPostSigner> {
-    region ??= client.config.region().catch((err: unknown) => {
-      region = undefined; // try again on the next post
-      throw err;
-    });
-    const signer = new ConnectionPostSigner(url.pathname, host, await region, data);
-    signers.set(data, signer);
+  function signerFor(data: Uint8Array): Promise<ConnectionPostSigner> {
+    let signer = signers.get(data);
+    if (!signer) {
+      region ??= client.config.region().catch((err: unknown) => {
+        region = undefined; // try again on the next post
+        throw err;
+      });
+      signer = region.then((name) => new ConnectionPostSigner(url.pathname, host, name, data));
+      signer.catch(() => signers.delete(data)); // the next post tries again
+      signers.set(data, signer);
+    }
     return signer;
   }
 
@@ -131,8 +137,7 @@ export function managementPoster(
     attempts: number,
     timeoutMs: number,
   ): Promise<void> {
-    // Every post of a broadcast after the first finds its signer at once: no extra await.
-    const signer = signers.get(data) ?? (await newSigner(data));
+    const signer = await signerFor(data);
     const { path, headers } = signer.sign(connectionId, await client.config.credentials());
     return new Promise<void>((resolve, reject) => {
       const req = transport.request(
