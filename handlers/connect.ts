@@ -28,7 +28,7 @@ export const handler = async (
     return respond(400, request.reason);
   }
   const { room, name, structured } = request.join;
-  const deadline = invocationDeadline(context);
+  const deadline = invocationDeadline(context, event.requestContext.requestTimeEpoch);
   try {
     await connectionStore().add(
       { connectionId, room, name, structured },

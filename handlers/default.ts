@@ -12,7 +12,7 @@ export const handler = async (
   context?: Pick<Context, "getRemainingTimeInMillis">,
 ): Promise<APIGatewayProxyResultV2> => {
   const { connectionId } = event.requestContext;
-  const deadline = invocationDeadline(context);
+  const deadline = invocationDeadline(context, event.requestContext.requestTimeEpoch);
   const shape = messageShape();
   const ask = (routeKey: string) => JSON.stringify(actionMessage(shape, routeKey));
   const reason =

@@ -17,7 +17,7 @@ export const handler = async (
   context?: Pick<Context, "getRemainingTimeInMillis">,
 ): Promise<APIGatewayProxyResultV2> => {
   const { connectionId } = event.requestContext;
-  const deadline = invocationDeadline(context);
+  const deadline = invocationDeadline(context, event.requestContext.requestTimeEpoch);
   try {
     const sender = await connectionStore().get(connectionId, { deadline });
     if (!sender) {

@@ -26,7 +26,7 @@ export const handler = async (
   context?: Pick<Context, "getRemainingTimeInMillis">,
 ): Promise<APIGatewayProxyResultV2> => {
   const { connectionId, requestTimeEpoch } = event.requestContext;
-  const deadline = invocationDeadline(context);
+  const deadline = invocationDeadline(context, requestTimeEpoch);
   const store = connectionStore();
   const limiter = messageRateLimiter();
   const started = Date.now();

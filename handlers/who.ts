@@ -18,7 +18,7 @@ export const handler = async (
   context?: Pick<Context, "getRemainingTimeInMillis">,
 ): Promise<APIGatewayProxyResultV2> => {
   const { connectionId } = event.requestContext;
-  const deadline = invocationDeadline(context);
+  const deadline = invocationDeadline(context, event.requestContext.requestTimeEpoch);
   const store = connectionStore();
   try {
     const sender = await store.get(connectionId, { deadline });
