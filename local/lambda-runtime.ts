@@ -278,6 +278,8 @@ export class LocalLambda {
   private readonly waiting: Array<Invocation & { timer: NodeJS.Timeout }> = [];
   private readonly all = new Set<ExecutionEnvironment>();
   private starting = 0;
+  /** Cold starts under way: close() waits for them. */
+  private readonly startups = new Set<Promise<void>>();
   private closed = false;
   private readonly concurrency: number;
   private readonly idleMs: number;
@@ -345,6 +347,8 @@ export class LocalLambda {
       next.reject(lambdaError("Runtime.ExitError", "the function was shut down"));
     }
     this.idle.length = 0;
+    // Environments still starting are stopped with the rest once they are up.
+    await Promise.all(this.startups);
     await Promise.all([...this.all].map((environment) => environment.stop()));
   }
 
@@ -355,7 +359,7 @@ export class LocalLambda {
       this.all.size + this.starting < this.concurrency
     ) {
       this.starting++;
-      this.startEnvironment().then(
+      const started = this.startEnvironment().then(
         (environment) => {
           this.starting--;
           this.release(environment);
@@ -367,6 +371,8 @@ export class LocalLambda {
           if (!this.closed) this.scaleOut();
         },
       );
+      this.startups.add(started);
+      void started.finally(() => this.startups.delete(started));
     }
   }
 
@@ -393,11 +399,8 @@ export class LocalLambda {
 
   /** An environment is free: the next waiting invocation takes it, else it idles (warm). */
   private release(environment: ExecutionEnvironment): void {
-    if (environment.dead) return;
-    if (this.closed) {
-      void environment.stop();
-      return;
-    }
+    // After close(), close() itself stops every environment, those that were starting included.
+    if (environment.dead || this.closed) return;
     const next = this.nextWaiting();
     if (next) return environment.run(next, this.options.timeoutMs);
     // Most recently used first: the rest stay idle long enough to be stopped.
