@@ -93,8 +93,9 @@ export function brokenFloors(report: SoakReport, maxRssBytes?: number): string[]
 }
 
 const ROOT = path.resolve(__dirname, "..");
-// npm's own process is part of what a user's `npm start` holds, so the soak runs it too.
-const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
+// npm's own process is part of what a user's `npm start` holds, so the soak runs it too. (The
+// soak reads memory from /proc and signals a process group: Linux only.)
+const NPM = "npm";
 // How long a sender waits for its own copy or an error: past API Gateway's 29 s, anything is lost.
 const ANSWER_TIMEOUT_MS = 35_000;
 // Copies still missing after this long without any arriving are lost.
@@ -400,13 +401,23 @@ async function startChat(options: SoakOptions): Promise<RunningChat> {
       // already gone
     }
   };
-  // Whatever ends this process (mocha's --exit after a timeout, say) ends npm start too.
+  // Whatever ends this process ends npm start too: an exit (mocha's --exit after a timeout,
+  // say), or Ctrl-C and SIGTERM, which no longer reach npm start in its own group. A signal
+  // kills this process without an exit event, so each is handled here, then passed on.
   const killOnExit = () => signal("SIGKILL");
+  const onSignal = (name: NodeJS.Signals) => {
+    signal("SIGKILL");
+    process.kill(process.pid, name);
+  };
   process.once("exit", killOnExit);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   let output = "";
   const exited = new Promise<void>((resolve) =>
     child.once("exit", () => {
       process.off("exit", killOnExit);
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
       resolve();
     }),
   );
