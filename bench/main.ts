@@ -22,6 +22,7 @@ import {
   ratiosTable,
   resultsTable,
   Round,
+  roundOf,
   StrategyId,
   summarize,
   targetsText,
@@ -431,16 +432,7 @@ async function round(setup: Setup, clients: number, run: Runner, what: string): 
   const { cost, delivery } = await run(payload);
   // Everything is posted once the fan-out returns; only socket buffers are left to drain.
   const receipt = await setup.clients.call("settle", 5_000 + clients);
-  return {
-    wallMs: (receipt.lastAt ?? cost.endedAt) - cost.startedAt,
-    fanoutMs: cost.endedAt - cost.startedAt,
-    cpuMicros: cost.cpuMicros,
-    heapAddedBytes: cost.heapAddedBytes,
-    tlsConnections: cost.tlsConnections,
-    lost: receipt.lost,
-    duplicated: receipt.duplicated,
-    failures: delivery?.failed ? delivery.failures : undefined,
-  };
+  return roundOf(cost, receipt, delivery?.failed ? delivery.failures : undefined);
 }
 
 main().catch((err) => {

@@ -1,4 +1,6 @@
 import { LoadFigures } from "./bundle-load";
+import type { Receipt } from "./clients-process";
+import type { Cost } from "./measure";
 import { median, percentile } from "./stats";
 
 /** The strategies compared, numbered as in issue 4. */
@@ -24,6 +26,20 @@ export interface Round {
   duplicated: number;
   /** Posts the strategy saw fail, by error, where it reports them (not the handler: it logs them). */
   failures?: Record<string, number>;
+}
+
+/** A round from what the fan-out cost and what the clients received of it. */
+export function roundOf(cost: Cost, receipt: Receipt, failures?: Record<string, number>): Round {
+  return {
+    wallMs: (receipt.lastAt ?? cost.endedAt) - cost.startedAt,
+    fanoutMs: cost.endedAt - cost.startedAt,
+    cpuMicros: cost.cpuMicros,
+    heapAddedBytes: cost.heapAddedBytes,
+    tlsConnections: cost.tlsConnections,
+    lost: receipt.lost,
+    duplicated: receipt.duplicated,
+    failures,
+  };
 }
 
 export interface CaseResult {

@@ -2,7 +2,7 @@ import { randomUUID } from "crypto";
 import type { methods as ClientsMethods } from "./clients-process";
 import type { methods as FanoutMethods } from "./fanout-process";
 import type { methods as GatewayMethods } from "./gateway-process";
-import { CaseResult, Round, summarize } from "./report";
+import { CaseResult, Round, roundOf, summarize } from "./report";
 import { Child } from "./rpc";
 import { median } from "./stats";
 
@@ -93,15 +93,7 @@ export async function compareRooms(
     const { cost } = await setup.handler.call("handler", payload, sender);
     const receipt = await setup.clients.call("settle", 5_000 + roomSize);
     leaked += receipt.leaked;
-    return {
-      wallMs: (receipt.lastAt ?? cost.endedAt) - cost.startedAt,
-      fanoutMs: cost.endedAt - cost.startedAt,
-      cpuMicros: cost.cpuMicros,
-      heapAddedBytes: cost.heapAddedBytes,
-      tlsConnections: cost.tlsConnections,
-      lost: receipt.lost,
-      duplicated: receipt.duplicated,
-    };
+    return roundOf(cost, receipt);
   };
 
   const alone = await phase(`${roomSize} clients, all in one room`);
