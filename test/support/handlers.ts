@@ -6,6 +6,7 @@ import { FunctionName } from "../../handlers/routes";
 import { WebSocketEvent } from "../../local/gateway-events";
 import { LocalLambda, writeBundle } from "../../local/lambda-runtime";
 import { INTEGRATION_TIMEOUT_MS } from "../../handlers/lib/limits";
+import { RECORD_AWS_CALLS, recordAwsCalls } from "./aws-calls";
 import { CapturedLog } from "./captured-log";
 import { TEST_CREDENTIALS, TEST_REGION } from "./dynamo";
 import { PROMPTLY_MS, STARTUP_MS, within } from "./within";
@@ -36,6 +37,9 @@ export async function startHandler(
 ): Promise<TestHandler> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-handler-"));
   const bundlePath = await writeBundle(handler, dir);
+  // test/permissions.test.ts runs the handler tests with this set, to learn what they call.
+  const recordTo = process.env[RECORD_AWS_CALLS];
+  const recording = recordTo ? await recordAwsCalls(recordTo, handler, environment) : undefined;
   const lambda = await within(
     STARTUP_MS,
     `the ${handler} bundle to load`,
@@ -47,9 +51,9 @@ export async function startHandler(
         AWS_REGION: TEST_REGION,
         AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-        ...environment,
+        ...(recording?.environment ?? environment),
       },
-      log: logs.write,
+      log: recording ? recording.logTo(logs.write) : logs.write,
     }),
   );
   return {
@@ -62,6 +66,7 @@ export async function startHandler(
       ),
     close: async () => {
       await lambda.close();
+      await recording?.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
