@@ -281,7 +281,7 @@ export function checkAccessToken(token: string): string {
   if (!/^[\x21-\x7e]+$/.test(token) || token.length < MIN_ACCESS_TOKEN_LENGTH) {
     throw new Error(
       `accessToken must be at least ${MIN_ACCESS_TOKEN_LENGTH} printable characters without spaces, ` +
-        "for example: openssl rand -base64 32",
+        "for example: openssl rand -hex 32",
     );
   }
   return token;

@@ -163,7 +163,7 @@ function accessLine(chat: LocalChat): string {
   ];
   return who.length === 0
     ? "anyone may connect"
-    : `${who.join(" or ")} (?token=<token> or Authorization: Bearer <token>)`;
+    : `${who.join(" or ")} (?token=<token, URL-encoded> or Authorization: Bearer <token>)`;
 }
 
 function rateLine(chat: LocalChat): string {

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
@@ -131,6 +132,31 @@ describe("local mode: access control on $connect (real authorizer bundle)", func
     });
   });
 
+  describe("with a token holding +, /, = and %", () => {
+    const TRICKY = "q+Zk/8Wm%41aX+1v/Ty0pL9e4r==";
+    const BASE64 = "q+Zk/8Wm3aX+1v/Ty0pL9e4r+Hs2Nc7u/Jd5oQbFgiE=";
+
+    it("lets it in percent-encoded in ?token= and as it is in the header", async () => {
+      await underTest.start({ accessToken: TRICKY });
+      await underTest.connect(`?token=${encodeURIComponent(TRICKY)}&room=r`);
+      await underTest.connect("", { Authorization: `Bearer ${TRICKY}` });
+      assert.equal(await refusedUpgradeStatus(underTest.url(`?token=${TRICKY}`)), 401);
+    });
+
+    it("lets in a base64 token pasted into the URL unencoded", async () => {
+      await underTest.start({ accessToken: BASE64 });
+      await underTest.connect(`?token=${BASE64}`);
+    });
+
+    it("connects with the README's own commands, which encode the token they put in the URL", async () => {
+      await underTest.start({ accessToken: TRICKY });
+      const { url, header } = await readmeConnections(underTest.chat!.url, TRICKY);
+      const client = await within(PROMPTLY_MS, "the upgrade", TestClient.connect(url));
+      await client.close();
+      await underTest.connect("", header);
+    });
+  });
+
   it("refuses to start on a secret accessToken it cannot decrypt, saying how to pass it", async () => {
     await assert.rejects(
       underTest.start({ accessToken: { secure: "AAABAKJuVv2mJ6Qz" } }),
@@ -241,3 +267,36 @@ describe("local mode: the per-connection message rate limit", function () {
     assert.deepEqual(underTest.chat!.environment.RATE_LIMIT_BURST, "0");
   });
 });
+
+/**
+ * The README's access-control commands from `token=` on, run by bash with `pulumi` answering
+ * `url` and `token` and `wscat` recording what it was given: the URL of the `?token=` command
+ * and the header of the other.
+ */
+async function readmeConnections(
+  url: string,
+  token: string,
+): Promise<{ url: string; header: Record<string, string> }> {
+  const readme = await fs.readFile(path.resolve(__dirname, "..", "README.md"), "utf8");
+  const block = /\n(token="\$\(pulumi config get accessToken\)"\n(?:wscat .*\n)+)/.exec(readme);
+  assert.ok(block, "the README's access-control commands");
+  const bin = await fs.mkdtemp(path.join(os.tmpdir(), "readme-bin-"));
+  try {
+    const stub = async (name: string, body: string) => {
+      await fs.writeFile(path.join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    };
+    await stub(
+      "pulumi",
+      `case "$*" in "stack output url") echo '${url}';; "config get accessToken") printf '%s\\n' '${token}';; *) exit 2;; esac`,
+    );
+    await stub("wscat", `printf '%s\\n' "$@" >> '${bin}/wscat-args'`);
+    execFileSync("bash", ["-euc", block[1]], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    });
+    const args = (await fs.readFile(path.join(bin, "wscat-args"), "utf8")).split("\n");
+    const [name, value] = args[args.indexOf("-H") + 1].split(/: (.*)/);
+    return { url: args[1], header: { [name]: value } };
+  } finally {
+    await fs.rm(bin, { recursive: true, force: true });
+  }
+}

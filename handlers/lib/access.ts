@@ -74,6 +74,11 @@ export const TOKEN_QUERY_PARAMETER = "token";
 /**
  * The token the client presented: an `Authorization: Bearer <token>` header, else the `token`
  * query parameter. Header names are matched in any case, as HTTP has them.
+ *
+ * A query string reaches the authorizer decoded as a form: `%2B` is `+`, and a bare `+` is a
+ * space (URLSearchParams here; API Gateway too, per aws/aws-cdk#19827). A base64 token put in a
+ * URL unencoded thus arrives with spaces where its `+` were. No token holds a space (shared
+ * tokens are refused with one, JWTs are base64url), so each space is put back as the `+` it was.
  */
 export function presentedToken(event: WebSocketAuthorizerEvent): string | undefined {
   for (const [name, value] of Object.entries(event.headers ?? {})) {
@@ -85,7 +90,7 @@ export function presentedToken(event: WebSocketAuthorizerEvent): string | undefi
   const token = Object.hasOwn(query, TOKEN_QUERY_PARAMETER)
     ? query[TOKEN_QUERY_PARAMETER]
     : undefined;
-  return token ? token : undefined;
+  return token ? token.replaceAll(" ", "+") : undefined;
 }
 
 /** The authorizer's answer that lets a client through: an IAM policy on this very `$connect`. */
