@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import type { ConfigSource } from "../components/config";
+import { loadProject, mergeConfig, stackValueOf } from "./pulumi-config-rules";
 
 /** The project root: where Pulumi.yaml and the Pulumi.<stack>.yaml files live. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -14,35 +15,38 @@ export interface StackConfig {
 
 /**
  * Reads a stack's configuration as `pulumi up` would see it: `Pulumi.<stack>.yaml` first, then
- * the defaults Pulumi.yaml declares for the project's keys. Missing files and keys read as unset.
- * A file that is not valid YAML is an error worth stopping for. The values are checked where
- * the component checks them (`chatArgsFromConfig`, `resolveSettings`).
+ * the defaults Pulumi.yaml declares for the project's keys, merged and checked by the Pulumi
+ * CLI's own rules (./pulumi-config-rules.ts), so that local mode refuses what `pulumi up`
+ * refuses, with the CLI's message. Missing files read as empty. A file that is not valid YAML is
+ * an error worth stopping for. The values are then checked where the component checks them
+ * (`chatArgsFromConfig`, `resolveSettings`).
  */
 export function readStackConfig(stack: string, projectDir: string = PROJECT_DIR): StackConfig {
-  const project = readYaml(path.join(projectDir, "Pulumi.yaml"));
-  const name = typeof project.name === "string" ? project.name : "websocket-chat";
+  const projectFile = path.join(projectDir, "Pulumi.yaml");
+  const project = fs.existsSync(projectFile)
+    ? loadProject(readYaml(projectFile))
+    : { name: "websocket-chat", config: {} };
   const stackConfig = asRecord(readYaml(path.join(projectDir, `Pulumi.${stack}.yaml`)).config);
-  const projectConfig = asRecord(project.config);
+  const merged = mergeConfig(
+    stack,
+    project,
+    Object.fromEntries(
+      Object.entries(stackConfig).map(([key, value]) => [key, stackValueOf(value)]),
+    ),
+  );
 
   const get = (key: string): string | undefined => {
-    const fromStack = stackConfig[`${name}:${key}`];
-    // Pulumi.yaml declares a project key either as `key: value` or as `key: { default: value }`.
-    const declared = projectConfig[key];
-    const fromProject =
-      typeof declared === "object" && declared !== null ? asRecord(declared).default : declared;
-    const value = fromStack ?? fromProject;
-    if (value === undefined || value === null) return undefined;
-    if (typeof value === "object" && "secure" in value) {
-      // Encrypted by the stack's secrets provider, which only the Pulumi CLI can open.
-      throw new SecretConfigError(key, stack);
-    }
+    const value = merged.get(`${project.name}:${key}`);
+    if (value === undefined) return undefined;
+    // Encrypted by the stack's secrets provider, which only the Pulumi CLI can open.
+    if (value.secure) throw new SecretConfigError(key, stack);
     // Pulumi hands a program every value as text: YAML numbers and booleans as they read.
-    return typeof value === "string" ? value : JSON.stringify(value);
+    return value.text;
   };
-  const region = stackConfig["aws:region"];
+  const region = merged.get("aws:region");
   return {
     config: { get },
-    region: typeof region === "string" && region !== "" ? region : undefined,
+    region: region !== undefined && !region.secure && region.text !== "" ? region.text : undefined,
   };
 }
 

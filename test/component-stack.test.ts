@@ -32,10 +32,12 @@ import {
   REGION,
   SECRET_SIGNATURE,
   SECRET_SIGNATURE_KEY,
+  STACK,
   startProgram,
   TYPES,
   valueOf,
 } from "./support/component-mocks";
+import { configSet, documentedConfigSets, upConfig } from "./support/pulumi-stack";
 
 const ROOT = path.resolve(__dirname, "..");
 const KEY_ARN = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -57,24 +59,16 @@ interface StackOutputs {
   tableName: pulumi.Output<string>;
 }
 
-/** Runs index.ts afresh, as `pulumi up` would, with `config` as the stack's project config. */
-async function runStack(
-  config: Record<string, string> = {},
-  secretKeys: string[] = [],
+/**
+ * Runs index.ts afresh, as `pulumi up` would: the stack file `stackYaml` (`Pulumi.<stack>.yaml`'s
+ * text) merged with Pulumi.yaml's defaults and checked by the Pulumi CLI's rules, then handed to
+ * the program, secrets decrypted and marked secret.
+ */
+async function runStackFile(
+  stackYaml: string,
 ): Promise<{ record: ProgramRecord; outputs: StackOutputs }> {
-  // As the CLI does: Pulumi.yaml's defaults, overridden by the stack's own values.
-  const defaults = Object.fromEntries(
-    Object.entries(configSchema).map(([key, schema]) => [key, String(schema.default)]),
-  );
-  const namespaced = Object.fromEntries(
-    Object.entries({ ...defaults, ...config }).map(([key, value]) => [`${PROJECT}:${key}`, value]),
-  );
-  const record = await startProgram(
-    namespaced,
-    undefined,
-    undefined,
-    secretKeys.map((key) => `${PROJECT}:${key}`),
-  );
+  const { config, secretKeys } = upConfig(STACK, stackYaml);
+  const record = await startProgram(config, undefined, undefined, secretKeys);
   delete require.cache[require.resolve(PROGRAM)];
   try {
     const outputs: StackOutputs = require(PROGRAM);
@@ -84,6 +78,19 @@ async function runStack(
     await finishProgram();
     throw err;
   }
+}
+
+/** Runs index.ts with `config` set on a fresh stack (`--secret` for `secretKeys`). */
+function runStack(
+  config: Record<string, string> = {},
+  secretKeys: string[] = [],
+): Promise<{ record: ProgramRecord; outputs: StackOutputs }> {
+  const stackYaml = Object.entries(config).reduce(
+    (yaml, [key, value]) =>
+      configSet(yaml, PROJECT, { key, value, secret: secretKeys.includes(key) }),
+    "",
+  );
+  return runStackFile(stackYaml);
 }
 
 describe("the stack program (index.ts)", () => {
@@ -203,16 +210,44 @@ describe("the stack program (index.ts)", () => {
       assert.ok(schema.description.length > 20, `${key}: description`);
       // A key declared without a default is required by the CLI (pulumi/pulumi#21797).
       assert.ok("default" in schema, `${key}: has a default`);
-      assert.equal(schema.default, defaults[key], `${key}: default`);
+      // As the program reads it: text (a fractional number is declared a string).
+      assert.equal(String(schema.default), String(defaults[key]), `${key}: default`);
     }
   });
 
-  it("is the websocket-chat TypeScript project, and the dev stack deploys to ap-northeast-1", () => {
+  it("is the websocket-chat TypeScript project, and the dev stack deploys to a region", () => {
     assert.equal(project.name, PROJECT);
     assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: true } });
     assert.ok(project.description);
+    // Whatever else `pulumi config set` has added to it since.
     const dev = parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
-    assert.deepEqual(dev, { config: { "aws:region": "ap-northeast-1" } });
+    assert.match(dev.config["aws:region"], /^[a-z]{2}(-[a-z]+)+-\d$/);
+  });
+
+  it("deploys a fresh stack: `pulumi stack init dev`, then `pulumi up` with Pulumi.yaml's defaults", async () => {
+    const { record } = await runStackFile("");
+    assert.equal(record.ofType(TYPES.component).length, 1);
+  });
+
+  it("deploys the dev stack after its user runs every `pulumi config set` the README suggests", async () => {
+    // A copy of Pulumi.dev.yaml, as `pulumi config set` would rewrite it.
+    let stackYaml = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
+    for (const set of documentedConfigSets()) stackYaml = configSet(stackYaml, PROJECT, set);
+    const { record } = await runStackFile(stackYaml);
+    assert.equal(record.named("chat-message-route").inputs.routeKey, "pushmessage");
+    assert.equal(record.ofType(TYPES.authorizer).length, 1);
+  });
+
+  it("deploys fractional rates set with `pulumi config set`", async () => {
+    const { record } = await runStack({ throttleRateLimit: "0.5", messageRatePerSecond: "0.25" });
+    assert.equal(
+      record.ofType(TYPES.stage)[0].inputs.defaultRouteSettings.throttlingRateLimit,
+      0.5,
+    );
+    assert.equal(
+      record.named("chat-message").inputs.environment.variables.RATE_LIMIT_PER_SECOND,
+      "0.25",
+    );
   });
 });
 
