@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
+import { randomBytes } from "crypto";
 import { accessTokenDigest } from "../handlers/lib/access";
 import { authorizerEnvironment, handlerEnvironment } from "../handlers/lib/config";
 import { isRateLimited } from "../handlers/lib/rate-limit";
@@ -567,13 +567,13 @@ export class WebSocketChat extends pulumi.ComponentResource {
       const logGroup = new aws.cloudwatch.LogGroup(
         `${prefix}-logs`,
         { name: `/aws/lambda/${functionName}`, retentionInDays: logRetentionDays, tags },
-        { parent },
+        { parent, ...KEEP_NAME },
       );
       const role = new aws.iam.Role(
         `${prefix}-role`,
         // Named as its function: an auto-name could pass IAM's 64 characters.
         { name: functionName, assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY, tags },
-        { parent },
+        { parent, ...KEEP_NAME },
       );
       const rolePolicy = new aws.iam.RolePolicy(
         `${prefix}-policy`,
@@ -602,7 +602,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
         },
         // IAM changes take a moment to propagate: create the function only once its
         // permissions exist, not merely its role.
-        { parent, dependsOn: [rolePolicy] },
+        { parent, dependsOn: [rolePolicy], ...KEEP_NAME },
       );
       return { function: fn, role, rolePolicy, logGroup };
     }
@@ -768,21 +768,25 @@ function managementEndpointOf(
 const HANDLER_RESOURCE_NAME_LENGTH = 64;
 
 /**
- * The name of a handler's function and of its role: stable across updates, unique per project,
- * stack, component and handler, and within Lambda's and IAM's 64 characters for any component
- * name (a long one is shortened; the hash keeps the names apart). Chosen here rather than by
- * Pulumi: the log group is named `/aws/lambda/<function name>` before the function exists, and
- * Pulumi's auto-name (the logical name `<component>-<handler>-role` plus 8) would pass IAM's
- * limit for component names over 40 characters.
+ * The name of a handler's function, its role and (after `/aws/lambda/`) its log group:
+ * `<component>-<handler>-<8 random hex digits>`, within Lambda's and IAM's 64 characters for any
+ * component name (a long one is shortened). IAM role names are unique per account, function and
+ * log group names per account and region, but stack names only per Pulumi organization or
+ * backend: names made of the project, stack and component alone collide when two people deploy
+ * the same stack name into one account, or one person deploys it to two regions
+ * (EntityAlreadyExists). 32 random bits do not. The name is drawn at every run and kept at its
+ * first value by KEEP_NAME, as Pulumi keeps an auto-name, so it never changes once deployed; a
+ * stack deployed under the earlier names keeps them, nothing replaced. Chosen here rather than
+ * auto-named by Pulumi, whose auto-name of `<component>-<handler>-role` would pass IAM's limit
+ * for component names over 40 characters.
  */
 function handlerResourceName(componentName: string, handler: FunctionName): string {
-  const hash = createHash("sha256")
-    .update([pulumi.getProject(), pulumi.getStack(), componentName, handler].join("/"))
-    .digest("hex")
-    .slice(0, 8);
-  const suffix = `-${handler}-${hash}`;
+  const suffix = `-${handler}-${randomBytes(4).toString("hex")}`;
   return componentName.slice(0, HANDLER_RESOURCE_NAME_LENGTH - suffix.length) + suffix;
 }
+
+/** For a resource named by `handlerResourceName`: the name it was created with stays. */
+const KEEP_NAME = { ignoreChanges: ["name"] };
 
 // Every AWS name derived from the component's takes letters, digits, "-" and "_" (Lambda
 // functions and permission statement ids take nothing else). 64 keeps the auto-named ones

@@ -47,10 +47,28 @@ function physicalName(resource: RecordedResource, rule: NameRule): string {
 }
 
 async function deploy(...names: string[]): Promise<ProgramRecord> {
-  const record = await startProgram();
+  return deployIn({}, ...names);
+}
+
+/** The chats `names` in one stack of one project, deployed to one region. */
+async function deployIn(
+  where: { project?: string; stack?: string; region?: string },
+  ...names: string[]
+): Promise<ProgramRecord> {
+  const record = await startProgram({}, where.stack, where.region, [], where.project);
   for (const name of names) new WebSocketChat(name, {});
   await finishProgram();
   return record;
+}
+
+// Named in AWS by the program: IAM role names are unique per account, Lambda function and log
+// group names per account and region.
+const NAMED_TYPES = [TYPES.role, TYPES.function, TYPES.logGroup];
+
+function physicalNames(record: ProgramRecord): string[] {
+  return NAMED_TYPES.flatMap((type) =>
+    record.ofType(type).map((r) => `${type} ${r.inputs.name as string}`),
+  );
 }
 
 function assertEveryNameValid(record: ProgramRecord): void {
@@ -93,6 +111,49 @@ describe("WebSocketChat component: physical names AWS accepts, for any name it a
     for (const role of roles) {
       const fn = record.named(role.name.replace(/-role$/, ""));
       assert.equal(role.inputs.name, fn.inputs.name);
+    }
+  });
+
+  it("fits them for the longest project and stack names Pulumi allows (100 characters)", async () => {
+    const record = await deployIn(
+      { project: "p".repeat(100), stack: "s".repeat(100) },
+      "c".repeat(64),
+    );
+    assertEveryNameValid(record);
+  });
+
+  it("never gives two stacks the same role, function or log group names, whatever they share", async () => {
+    // Stack names are unique only per organization or backend, and IAM role names per account:
+    // two people who each run `pulumi stack init dev` may deploy into one account and region.
+    const stacks = [
+      {},
+      {},
+      { project: "other-project" },
+      { region: "eu-west-1" },
+      { project: "other-project", region: "us-east-1" },
+    ];
+    const namesOf: string[][] = [];
+    for (const where of stacks) {
+      const names = physicalNames(await deployIn({ stack: "dev", ...where }, "chat"));
+      assert.equal(new Set(names).size, 3 * HANDLER_NAMES.length);
+      namesOf.push(names.map((name) => name.toLowerCase()));
+    }
+    for (const [i, names] of namesOf.entries()) {
+      for (const other of namesOf.slice(i + 1)) {
+        assert.deepEqual(
+          names.filter((name) => other.includes(name)),
+          [],
+        );
+      }
+    }
+  });
+
+  it("keeps each of those names once deployed, so an update never renames (or replaces) them", async () => {
+    const record = await deploy("chat");
+    for (const type of NAMED_TYPES) {
+      for (const resource of record.ofType(type)) {
+        assert.deepEqual(resource.ignoreChanges, ["name"], `${type} ${resource.name}`);
+      }
     }
   });
 

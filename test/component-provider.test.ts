@@ -111,7 +111,14 @@ async function registrations(record: ProgramRecord) {
       dependsOn: [...r.dependsOn].sort(),
     })),
   );
-  return resources.sort((a, b) => `${a.type} ${a.name}`.localeCompare(`${b.type} ${b.name}`));
+  // Function, role and log group names end in random digits, drawn afresh by every run.
+  const randomNames = new RegExp(
+    `-(${[...HANDLER_NAMES, "authorize"].join("|")})-[0-9a-f]{8}\\b`,
+    "g",
+  );
+  return (
+    JSON.parse(JSON.stringify(resources).replace(randomNames, "-$1-random")) as typeof resources
+  ).sort((a, b) => `${a.type} ${a.name}`.localeCompare(`${b.type} ${b.name}`));
 }
 
 async function direct(args: WebSocketChatArgs) {

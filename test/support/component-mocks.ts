@@ -48,6 +48,8 @@ export interface RecordedResource {
   parent?: string;
   /** The types this resource was once registered under (its aliases that change the type). */
   aliasTypes: string[];
+  /** The inputs a deployed resource keeps at their first values (`ignoreChanges`). */
+  ignoreChanges: string[];
 }
 
 export class ProgramRecord {
@@ -166,6 +168,7 @@ export async function startProgram(
   region = REGION,
   /** Config keys that are secrets (`pulumi config set --secret`). */
   secretKeys: string[] = [],
+  project = PROJECT,
 ): Promise<ProgramRecord> {
   const where = mockRegion(region);
   const record = new ProgramRecord();
@@ -194,7 +197,7 @@ export async function startProgram(
         throw new Error(`unexpected invoke ${token}`);
       },
     },
-    PROJECT,
+    project,
     stack,
     false,
   );
@@ -215,6 +218,7 @@ export async function startProgram(
       aliasTypes: (req.getAliasesList() as any[])
         .map((alias) => alias.getSpec()?.getType())
         .filter((type): type is string => Boolean(type)),
+      ignoreChanges: req.getIgnorechangesList() as string[],
     };
     record.resources.push(resource);
     pending.set(`${resource.type}::${resource.name}`, resource);
