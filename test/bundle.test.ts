@@ -49,11 +49,11 @@ describe("handler bundles as deployed", function () {
   let dynamo: TestDynamo;
   let api: FakeConnectionsApi;
   let dir: string;
-  const tableName = "connections";
+  let tableName: string;
 
   before(async function () {
     [dynamo, api] = await Promise.all([TestDynamo.start(), FakeConnectionsApi.start()]);
-    await dynamo.createConnectionsTable(tableName);
+    tableName = await dynamo.createConnectionsTable();
     await dynamo.putConnections(tableName, [{ id: "listener000000A=", expiresAt: 4_000_000_000 }]);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-bundles-"));
   });

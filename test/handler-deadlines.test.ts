@@ -29,7 +29,7 @@ async function startSilentServer(): Promise<{ endpoint: string; stop(): Promise<
 }
 
 describe("every handler answers within its Lambda timeout when a service never answers", function () {
-  const TABLE = "deadlines";
+  let table: string;
   let dynamo: TestDynamo;
   let api: FakeConnectionsApi;
   let silent: Awaited<ReturnType<typeof startSilentServer>>;
@@ -43,9 +43,9 @@ describe("every handler answers within its Lambda timeout when a service never a
       FakeConnectionsApi.start(),
       startSilentServer(),
     ]);
-    await dynamo.createConnectionsTable(TABLE);
+    table = await dynamo.createConnectionsTable("deadlines");
     const environment = (dynamoEndpoint: string) => ({
-      TABLE_NAME: TABLE,
+      TABLE_NAME: table,
       MANAGEMENT_ENDPOINT: api.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
     });
@@ -99,7 +99,7 @@ describe("every handler answers within its Lambda timeout when a service never a
 
   it("the message route gives up on its bad-request reply in time", async function () {
     const sender = "b+/000000000000=";
-    await dynamo.putConnections(TABLE, [{ id: sender, expiresAt: LIVE, room: "alone" }]);
+    await dynamo.putConnections(table, [{ id: sender, expiresAt: LIVE, room: "alone" }]);
     api.answer(sender, "hang");
     const result = await invoke(
       "message",
@@ -113,7 +113,7 @@ describe("every handler answers within its Lambda timeout when a service never a
   it("a broadcast reaches everyone else and answers in time when one recipient never answers", async function () {
     const [sender, stuck, other] = ["s+/000000000000=", "h+/000000000000=", "o+/000000000000="];
     await dynamo.putConnections(
-      TABLE,
+      table,
       [sender, stuck, other].map((id) => ({ id, expiresAt: LIVE })),
     );
     api.answer(stuck, "hang");

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { FakeConnectionsApi } from "./support/connections-api";
-import { TestDynamo } from "./support/dynamo";
+import { dynamoBackends, TestDynamo } from "./support/dynamo";
 import { startHandler, websocketEvent } from "./support/handlers";
 
 describe("$default handler", function () {
@@ -55,24 +55,26 @@ describe("$default handler", function () {
     assert.match(reply.message, /\{"message":"history"\} or \{"message":"who"\}/);
   });
 
-  it("answers a chat.v1 sender with a typed error frame, read from its record", async function () {
-    const dynamo = await TestDynamo.start();
-    try {
-      await dynamo.createConnectionsTable("connections");
-      await dynamo.putConnections("connections", [
-        { id: "sender0000+/003=", expiresAt: 4_000_000_000, structured: true },
-      ]);
-      await sendUnroutable("sender0000+/003=", JSON.stringify({ action: "shout" }), {
-        TABLE_NAME: "connections",
-        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      });
-      const reply = JSON.parse(api.delivered.get("sender0000+/003=")![0]);
-      assert.equal(reply.type, "error");
-      assert.equal(reply.error, "UnknownAction");
-    } finally {
-      await dynamo.stop();
-    }
-  });
+  for (const backend of dynamoBackends()) {
+    it(`answers a chat.v1 sender with a typed error frame, read from its record (${backend})`, async function () {
+      const dynamo = await TestDynamo.start(backend);
+      try {
+        const table = await dynamo.createConnectionsTable();
+        await dynamo.putConnections(table, [
+          { id: "sender0000+/003=", expiresAt: 4_000_000_000, structured: true },
+        ]);
+        await sendUnroutable("sender0000+/003=", JSON.stringify({ action: "shout" }), {
+          TABLE_NAME: table,
+          AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        });
+        const reply = JSON.parse(api.delivered.get("sender0000+/003=")![0]);
+        assert.equal(reply.type, "error");
+        assert.equal(reply.error, "UnknownAction");
+      } finally {
+        await dynamo.stop();
+      }
+    });
+  }
 
   it("does not fail when the sender has already gone", async function () {
     api.answer("sender0000+/002=", 410);

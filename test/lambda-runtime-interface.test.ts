@@ -34,7 +34,6 @@ describe("handler bundles under Lambda's runtime interface client (aws-lambda-ri
   let dir: string;
   // A table per test, holding LISTENER only: what one test records does not reach the next.
   let table: string;
-  let tables = 0;
   const containers: Container[] = [];
 
   before(async function () {
@@ -43,8 +42,7 @@ describe("handler bundles under Lambda's runtime interface client (aws-lambda-ri
   });
   beforeEach(async function () {
     connections.reset();
-    table = `connections-${++tables}`;
-    await dynamo.createConnectionsTable(table);
+    table = await dynamo.createConnectionsTable();
     await dynamo.putConnections(table, [{ id: LISTENER, expiresAt: 4_000_000_000 }]);
   });
   afterEach(async function () {

@@ -15,6 +15,9 @@ import {
 import { DEFAULT_ROOM } from "../../handlers/lib/join-request";
 import { CONNECTIONS_TABLE, HISTORY_TABLE } from "../../handlers/lib/tables";
 import { ensureTable, LOCAL_AWS_ENV, LocalDynamo, startLocalDynamo } from "../../local/dynamo";
+import { DynamoBackend, dynamoLocalEndpoint } from "./dynamo-local";
+
+export { DynamoBackend, dynamoBackends } from "./dynamo-local";
 
 export const TEST_REGION = LOCAL_AWS_ENV.AWS_REGION;
 export const TEST_CREDENTIALS = {
@@ -47,15 +50,25 @@ function connectionItem(record: SeededConnection): Record<string, AttributeValue
   return item;
 }
 
-/** A real DynamoDB (local mode's dynalite, in memory) on a free loopback port, and a client for it. */
+// One DynamoDB Local serves the whole run: every table gets a name no other test uses.
+let tableCount = 0;
+
+/**
+ * A real DynamoDB on a loopback port, in memory, and a client for it: a dynalite of its own, or
+ * this run's shared DynamoDB Local (test/support/dynamo-local.ts).
+ */
 export class TestDynamo {
   private constructor(
     private readonly dynamo: LocalDynamo,
     readonly client: DynamoDBClient,
   ) {}
 
-  static async start(): Promise<TestDynamo> {
-    const dynamo = await startLocalDynamo();
+  static async start(backend: DynamoBackend = "dynalite"): Promise<TestDynamo> {
+    const dynamo =
+      backend === "dynalite"
+        ? await startLocalDynamo()
+        : // Shared: stopping a TestDynamo leaves it running for the next suite.
+          { endpoint: await dynamoLocalEndpoint(), close: () => Promise.resolve() };
     const client = new DynamoDBClient({
       endpoint: dynamo.endpoint,
       region: TEST_REGION,
@@ -68,14 +81,18 @@ export class TestDynamo {
     return this.dynamo.endpoint;
   }
 
-  /** Creates a connections table with the key schema the component declares. */
-  createConnectionsTable(tableName: string): Promise<void> {
-    return ensureTable(this.endpoint, tableName, CONNECTIONS_TABLE);
+  /** Creates a connections table, named `<prefix>-<n>`, with the keys the component declares. */
+  async createConnectionsTable(prefix = "connections"): Promise<string> {
+    const tableName = `${prefix}-${++tableCount}`;
+    await ensureTable(this.endpoint, tableName, CONNECTIONS_TABLE);
+    return tableName;
   }
 
-  /** Creates a history table with the key schema the component declares. */
-  createHistoryTable(tableName: string): Promise<void> {
-    return ensureTable(this.endpoint, tableName, HISTORY_TABLE);
+  /** Creates a history table, named `<prefix>-<n>`, with the keys the component declares. */
+  async createHistoryTable(prefix = "history"): Promise<string> {
+    const tableName = `${prefix}-${++tableCount}`;
+    await ensureTable(this.endpoint, tableName, HISTORY_TABLE);
+    return tableName;
   }
 
   /**
