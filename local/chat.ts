@@ -164,9 +164,10 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     dynamo = options.dynamoEndpoint
       ? { endpoint: options.dynamoEndpoint, close: () => Promise.resolve() }
       : await startLocalDynamo({ path: options.dataDir });
-    await ensureTable(dynamo.endpoint, LOCAL_TABLE_NAME, CONNECTIONS_TABLE);
+    // In the functions' region: a DynamoDB Local keeps each region's tables apart.
+    await ensureTable(dynamo.endpoint, LOCAL_TABLE_NAME, CONNECTIONS_TABLE, region);
     // As deployed: the history table exists whatever the retention.
-    await ensureTable(dynamo.endpoint, LOCAL_HISTORY_TABLE_NAME, HISTORY_TABLE);
+    await ensureTable(dynamo.endpoint, LOCAL_HISTORY_TABLE_NAME, HISTORY_TABLE, region);
 
     // The gateway listens first: the functions need its port in MANAGEMENT_ENDPOINT. Until
     // they are up, an early client's $connect waits for them.

@@ -65,15 +65,18 @@ export async function startLocalDynamo(options: LocalDynamoOptions = {}): Promis
  * Creates a table with the keys and index `schema` declares (as the component does), or reuses
  * it when persisted data already has that shape. Resolves once the table is ACTIVE. dynalite
  * never expires items, which is why every read filters on the expiry attribute itself.
+ * `region` must be the functions' own: DynamoDB Local, like AWS, keeps each region's tables apart
+ * (dynalite has one set for all).
  */
 export async function ensureTable(
   endpoint: string,
   tableName: string,
   schema: TableSchema,
+  region: string = LOCAL_AWS_ENV.AWS_REGION,
 ): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
-    region: LOCAL_AWS_ENV.AWS_REGION,
+    region,
     credentials: {
       accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID,
       secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY,
