@@ -1,9 +1,11 @@
 import {
   AttributeValue,
   BatchWriteItemCommand,
+  DeleteTableCommand,
   DynamoDBClient,
   ScanCommand,
 } from "@aws-sdk/client-dynamodb";
+import type { LocalChat } from "../../local/chat";
 import {
   CHAT_PROTOCOL,
   CONNECTION_KEY,
@@ -129,5 +131,44 @@ export class TestDynamo {
   async stop(): Promise<void> {
     this.client.destroy();
     await this.dynamo.close();
+  }
+}
+
+/**
+ * A client for the DynamoDB a local chat's functions use, as they see it: DynamoDB Local keeps
+ * one database per access key and region.
+ */
+export function chatDynamoClient(chat: LocalChat): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint: chat.dynamoEndpoint,
+    region: chat.environment.AWS_REGION,
+    credentials: {
+      accessKeyId: chat.environment.AWS_ACCESS_KEY_ID,
+      secretAccessKey: chat.environment.AWS_SECRET_ACCESS_KEY,
+    },
+  });
+}
+
+/** The `dynamoEndpoint` option that runs a local chat on `backend` (dynalite: its own). */
+export async function localChatDynamo(
+  backend: DynamoBackend,
+): Promise<{ dynamoEndpoint?: string }> {
+  return backend === "dynalite" ? {} : { dynamoEndpoint: await dynamoLocalEndpoint() };
+}
+
+/**
+ * Closes a local chat and, on the shared DynamoDB Local, deletes its tables: local mode's table
+ * names are fixed, and the next chat must start empty.
+ */
+export async function closeLocalChat(chat: LocalChat, backend: DynamoBackend): Promise<void> {
+  await chat.close();
+  if (backend === "dynalite") return;
+  const client = chatDynamoClient(chat);
+  try {
+    for (const table of [chat.environment.TABLE_NAME, chat.environment.HISTORY_TABLE_NAME]) {
+      await client.send(new DeleteTableCommand({ TableName: table }));
+    }
+  } finally {
+    client.destroy();
   }
 }
