@@ -109,7 +109,9 @@ class DynamoLocalServer {
   static async start(): Promise<DynamoLocalServer> {
     const command = javaCommand();
     if (command === undefined) {
-      throw new Error(`DynamoDB Local cannot start: no Java found; ${GET_JAVA}`);
+      throw new Error(
+        `the DynamoDB Local tier must run under CI (CI is set), but no Java was found; ${GET_JAVA}`,
+      );
     }
     // A port another process takes between our probe and Java's bind makes Java exit: try again.
     for (let attempt = 1; ; attempt++) {
