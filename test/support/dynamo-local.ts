@@ -24,12 +24,17 @@ let requested = false;
 let skipNoted = false;
 let server: Promise<DynamoLocalServer> | undefined;
 
+/** Set to `1`, every DynamoDB-backed suite runs on dynalite alone. */
+export const ONLY_DYNALITE = "CHAT_TEST_DYNALITE_ONLY";
+
 /**
  * The backends every DynamoDB-backed suite runs against: dynalite always, and DynamoDB Local
  * where Java runs (always under CI). Call it while defining suites: it also tells the root hook
  * to start DynamoDB Local before the first test.
  */
 export function dynamoBackends(): DynamoBackend[] {
+  // A run that only needs the calls the handlers make, not a second backend's answers to them.
+  if (process.env[ONLY_DYNALITE] === "1") return ["dynalite"];
   if (javaCommand() === undefined && !underCi()) {
     if (!skipNoted) {
       console.log(`DynamoDB Local tier skipped: no Java found; to run it, ${GET_JAVA}.`);
