@@ -1,8 +1,6 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { broadcast, BroadcastInterrupted, emptyResult } from "./lib/broadcast";
 import {
-  BROADCAST_CONCURRENCY,
-  connectionPoster,
   connectionStore,
   messageRateLimiter,
   historyStore,
@@ -15,6 +13,7 @@ import { StoredMessage } from "./lib/history-store";
 import { describeError, logError, logInfo } from "./lib/log";
 import { errorReply, NOT_CONNECTED, parseMessage, rateLimitedReply } from "./lib/message";
 import { messageId } from "./lib/message-id";
+import { broadcastPoster, MAX_IN_FLIGHT } from "./lib/pool-poster";
 import { respond } from "./lib/responses";
 
 /**
@@ -85,10 +84,10 @@ export const handler = async (
       store.roomPages(sender.room, { deadline, names: false }),
       { plain: message.payload, structured: frame },
       {
-        poster: connectionPoster(),
+        poster: broadcastPoster(),
         // Never a record younger than GONE_GRACE_MS: a 410 may mean "not connected yet".
         forget: (gone) => store.forgetGone(gone, { deadline }),
-        concurrency: BROADCAST_CONCURRENCY,
+        concurrency: MAX_IN_FLIGHT,
         deadline,
       },
     );

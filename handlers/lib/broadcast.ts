@@ -51,7 +51,7 @@ export interface BroadcastOptions {
    * because the client may still be connecting.
    */
   forget: (connectionId: string) => Promise<boolean>;
-  /** Posts in flight at once. */
+  /** Posts in flight at most; fewer while the poster's `inFlightLimit()` says so. */
   concurrency: number;
   /** Epoch ms by which every post must be over: the invocation's deadline. */
   deadline?: number;
@@ -97,19 +97,46 @@ export async function broadcast(
     }
   }
 
+  // Workers, each posting to one recipient at a time: as many as the poster finds worth it
+  // (`inFlightLimit`, from the round trip it measures), never more than `concurrency`. A worker
+  // past the limit stops after its post; one is added after each post while under it.
+  const { poster } = options;
+  const limit = poster.inFlightLimit
+    ? () => Math.min(concurrency, poster.inFlightLimit!())
+    : () => concurrency;
+  let active = 0;
+  let failure: { reason: unknown } | undefined;
+  const workers: Promise<void>[] = [];
+
+  function addWorkers(): void {
+    while (active < limit() && !recipients.exhausted) {
+      active++;
+      workers.push(
+        worker().then(
+          () => {},
+          (reason: unknown) => void (failure ??= { reason }),
+        ),
+      );
+    }
+  }
+
   async function worker(): Promise<void> {
-    for (let member = recipients.take() ?? (await recipients.next()); member;) {
-      await deliver(member);
-      member = recipients.take() ?? (await recipients.next());
+    try {
+      for (let member = recipients.take() ?? (await recipients.next()); member;) {
+        await deliver(member);
+        if (active > limit()) return;
+        addWorkers();
+        member = recipients.take() ?? (await recipients.next());
+      }
+    } finally {
+      active--;
     }
   }
 
   // When reading fails, the other workers finish the posts they have started before this returns:
-  // a Lambda is frozen as soon as its handler answers.
-  const outcomes = await Promise.allSettled(Array.from({ length: concurrency }, worker));
-  const failure = outcomes.find(
-    (outcome): outcome is PromiseRejectedResult => outcome.status === "rejected",
-  );
+  // a Lambda is frozen as soon as its handler answers. Workers added meanwhile are waited for too.
+  addWorkers();
+  for (let i = 0; i < workers.length; i++) await workers[i];
   if (failure) throw new BroadcastInterrupted(result, failure.reason);
   return result;
 }
@@ -142,6 +169,11 @@ class Recipients {
   private index = 0;
   private reading?: Promise<void>;
   private done = false;
+
+  /** True once every member has been handed out. */
+  get exhausted(): boolean {
+    return this.done && this.index >= this.page.length;
+  }
 
   constructor(pages: AsyncIterable<RoomMember[]>) {
     this.pages = pages[Symbol.asyncIterator]();

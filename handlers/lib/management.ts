@@ -24,6 +24,11 @@ export interface ConnectionPoster {
    * not sent again: a lost message shows as a failure in the logs, a duplicate nowhere.
    */
   post(connectionId: string, data: Uint8Array, deadline?: number): Promise<void>;
+  /**
+   * How many posts it is worth having in flight now, where the poster knows better than its
+   * caller's fixed concurrency (the round trip it measures, the throttling it meets).
+   */
+  inFlightLimit?(): number;
 }
 
 export interface PostPolicy {
@@ -42,7 +47,7 @@ export interface PostPolicy {
 // burst (AWS Architecture Blog, "Exponential Backoff And Jitter"); the SDK's standard retry
 // mode also makes 3 attempts. A post answers in 20-40 ms within a region (docs/scaling.md):
 // a retry with less than 250 ms left would most likely be cut off.
-const DEFAULT_POST_POLICY: PostPolicy = {
+export const DEFAULT_POST_POLICY: PostPolicy = {
   maxAttempts: 3,
   baseDelayMs: 100,
   maxDelayMs: 2_000,
@@ -85,13 +90,33 @@ function keepAliveAgent(url: URL, maxSockets: number): http.Agent {
   return agent;
 }
 
+/** One attempt at one post, as a transport makes it: resolves on a 2xx answer. */
+export interface AttemptRequest {
+  /** The request path and signed headers (`ConnectionPostSigner.sign`). */
+  path: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+  /** This attempt's number, the first being 1: reported in errors' `$metadata.attempts`. */
+  attempts: number;
+  /** The whole attempt, answer included, is abandoned after this long (`TimeoutError`). */
+  timeoutMs: number;
+}
+
+/**
+ * Sends one attempt. Rejects with `serviceError()` for an error answer, and otherwise with the
+ * transport's error, marked `notDelivered: true` only when the request surely never reached the
+ * server (and `staleSocket: true` when that was a keep-alive socket the server had closed).
+ */
+export type SendAttempt = (request: AttemptRequest) => Promise<void>;
+
 /**
  * A poster for the @connections API at `endpoint` (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`).
  *
  * Each POST is signed with SigV4 (see `ConnectionPostSigner`) using the SDK's region and default
  * credential chain (in Lambda, the role's session credentials, cached and refreshed by the SDK
  * before they expire), and sent on the container's keep-alive sockets for this endpoint, at
- * most `maxSockets` of them (the broadcast's concurrency).
+ * most `maxSockets` of them, with `node:https`: the light transport, for functions that post a
+ * reply or a few notices (handlers/lib/pool-poster.ts has the broadcast's).
  * Going through `client.send()` instead costs several times the CPU per post (measured by
  * `npm run bench`); errors are the same exception classes the SDK throws, chosen by the
  * `x-amzn-ErrorType` header as the SDK does.
@@ -102,14 +127,23 @@ export function managementPoster(
   policy: PostPolicy = DEFAULT_POST_POLICY,
 ): ConnectionPoster {
   const url = new URL(endpoint);
-  const secure = url.protocol === "https:";
-  const transport = secure ? https : http;
-  const agent = keepAliveAgent(url, maxSockets);
-  const port = url.port ? Number(url.port) : secure ? 443 : 80;
-  const host = url.port ? `${url.hostname}:${url.port}` : url.hostname;
+  return signedPoster(url, httpsSender(url, maxSockets), policy);
+}
+
+/**
+ * A poster that signs each post for `url` and sends it with `send`, retrying as `policy` says
+ * (see `ConnectionPoster.post`).
+ */
+export function signedPoster(
+  url: URL,
+  send: SendAttempt,
+  policy: PostPolicy = DEFAULT_POST_POLICY,
+): ConnectionPoster {
+  // The Host header: the URL's host leaves the scheme's default port out, as the SDK does.
+  const { host } = url;
   // The client is never sent a command: it resolves the SDK's region and credential chain
   // exactly as `client.send()` would.
-  const client = new ApiGatewayManagementApiClient({ endpoint });
+  const client = new ApiGatewayManagementApiClient({ endpoint: url.href });
   let region: Promise<string> | undefined;
   // A broadcast posts one body to everyone: one signer per body, shared by every recipient. It
   // is kept as soon as it is asked for, so that the posts a broadcast starts at once (up to its
@@ -130,16 +164,47 @@ export function managementPoster(
     return signer;
   }
 
-  /** One attempt, abandoned after `timeoutMs`. */
-  async function send(
+  async function attempt(
     connectionId: string,
-    data: Uint8Array,
+    body: Uint8Array,
     attempts: number,
     timeoutMs: number,
   ): Promise<void> {
-    const signer = await signerFor(data);
+    const signer = await signerFor(body);
     const { path, headers } = signer.sign(connectionId, await client.config.credentials());
-    return new Promise<void>((resolve, reject) => {
+    return send({ path, headers, body, attempts, timeoutMs });
+  }
+
+  return {
+    async post(connectionId, data, deadline = Number.POSITIVE_INFINITY) {
+      for (let attempts = 1; ; attempts++) {
+        const timeLeft = deadline - Date.now();
+        if (timeLeft <= 0) throw deadlineExceeded();
+        try {
+          return await attempt(
+            connectionId,
+            data,
+            attempts,
+            Math.min(policy.requestTimeoutMs, timeLeft),
+          );
+        } catch (err) {
+          const delay = retryDelay(err, attempts, policy);
+          if (delay === undefined || Date.now() + delay + policy.minAttemptMs > deadline) throw err;
+          if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+      }
+    },
+  };
+}
+
+/** Attempts sent with `node:https` on the container's keep-alive agent for `url`. */
+function httpsSender(url: URL, maxSockets: number): SendAttempt {
+  const secure = url.protocol === "https:";
+  const transport = secure ? https : http;
+  const agent = keepAliveAgent(url, maxSockets);
+  const port = url.port ? Number(url.port) : secure ? 443 : 80;
+  return ({ path, headers, body, attempts, timeoutMs }) =>
+    new Promise<void>((resolve, reject) => {
       const req = transport.request(
         { agent, method: "POST", hostname: url.hostname, port, path, headers },
         (res) => {
@@ -155,21 +220,18 @@ export function managementPoster(
           res.once("error", settle(reject));
           res.once("end", () =>
             settle(reject)(
-              serviceError(status, res.headers, Buffer.concat(chunks).toString(), attempts),
+              serviceError(
+                status,
+                (name) => headerValue(res.headers[name]),
+                Buffer.concat(chunks).toString(),
+                attempts,
+              ),
             ),
           );
         },
       );
       // The whole attempt, answer included; not the socket's idle time.
-      const timer = setTimeout(
-        () =>
-          req.destroy(
-            Object.assign(new Error(`No answer from the @connections API in ${timeoutMs} ms`), {
-              name: "TimeoutError",
-            }),
-          ),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => req.destroy(attemptTimeout(timeoutMs)), timeoutMs);
       function settle<T extends unknown[]>(done: (...args: T) => void): (...args: T) => void {
         return (...args) => {
           clearTimeout(timer);
@@ -190,30 +252,15 @@ export function managementPoster(
           }),
         );
       });
-      req.end(data);
+      req.end(body);
     });
-  }
+}
 
-  return {
-    async post(connectionId, data, deadline = Number.POSITIVE_INFINITY) {
-      for (let attempt = 1; ; attempt++) {
-        const timeLeft = deadline - Date.now();
-        if (timeLeft <= 0) throw deadlineExceeded();
-        try {
-          return await send(
-            connectionId,
-            data,
-            attempt,
-            Math.min(policy.requestTimeoutMs, timeLeft),
-          );
-        } catch (err) {
-          const delay = retryDelay(err, attempt, policy);
-          if (delay === undefined || Date.now() + delay + policy.minAttemptMs > deadline) throw err;
-          if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-        }
-      }
-    },
-  };
+/** The error of an attempt abandoned after `timeoutMs` without a whole answer. */
+export function attemptTimeout(timeoutMs: number): Error {
+  return Object.assign(new Error(`No answer from the @connections API in ${timeoutMs} ms`), {
+    name: "TimeoutError",
+  });
 }
 
 function deadlineExceeded(): Error {
@@ -243,20 +290,23 @@ function surelyNotDelivered(err: Error): boolean {
   return (err as { notDelivered?: boolean }).notDelivered === true;
 }
 
-/** The exception the SDK would throw for this error response. */
-function serviceError(
+/**
+ * The exception the SDK would throw for this error response; `header` looks a response header
+ * up by its lower-case name.
+ */
+export function serviceError(
   status: number,
-  headers: http.IncomingHttpHeaders,
+  header: (name: string) => string | undefined,
   body: string,
   attempts: number,
 ): ApiGatewayManagementApiServiceException {
   const parsed = parseJsonObject(body);
-  const name = errorName(headers["x-amzn-errortype"], parsed) ?? "Unknown";
+  const name = errorName(header("x-amzn-errortype"), parsed) ?? "Unknown";
   const options: ExceptionOptions = {
     message: stringField(parsed, "message") ?? stringField(parsed, "Message") ?? `HTTP ${status}`,
     $metadata: {
       httpStatusCode: status,
-      requestId: headerValue(headers["x-amzn-requestid"]),
+      requestId: header("x-amzn-requestid"),
       attempts,
     },
   };
@@ -271,10 +321,10 @@ function serviceError(
 
 // As the SDK's REST-JSON protocol reads it: `Name:extra` or `namespace#Name`, header first.
 function errorName(
-  header: string | string[] | undefined,
+  header: string | undefined,
   body: Record<string, unknown> | undefined,
 ): string | undefined {
-  const raw = headerValue(header) ?? stringField(body, "code") ?? stringField(body, "__type");
+  const raw = header ?? stringField(body, "code") ?? stringField(body, "__type");
   if (!raw) return undefined;
   const name = raw.split(":")[0];
   return name.includes("#") ? name.split("#")[1] : name;
