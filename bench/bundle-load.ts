@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { pathToFileURL } from "url";
 import { promisify } from "util";
-import { HANDLERS_DIR } from "../handlers/bundle";
+import { bundleModule, HANDLERS_DIR } from "../handlers/bundle";
 import { HandlerName } from "../handlers/routes";
 import { writeBundle } from "../local/lambda-runtime";
 import { median } from "./stats";
@@ -20,7 +20,10 @@ const run = promisify(execFile);
 const NODE_MODULES = path.resolve(__dirname, "..", "node_modules");
 
 export interface LoadFigures {
-  handler: HandlerName;
+  /** The handler, or the label of an extra bundle (`ExtraBundle`). */
+  handler: string;
+  /** Set for an extra bundle measured as a baseline, not a deployed handler. */
+  baseline?: boolean;
   /** The Node version that loaded it, e.g. "v24.21.0". */
   node: string;
   /** Size of the bundle file. */
@@ -53,10 +56,23 @@ interface LoadSample {
   bytes?: number;
 }
 
-async function unbundled(handler: HandlerName, dir: string): Promise<string> {
-  const file = path.join(dir, `${handler}-unbundled`, "index.cjs");
+/** A handler bundled with other modules swapped in by `plugins`: a baseline to compare with. */
+export interface ExtraBundle {
+  label: string;
+  entry: HandlerName;
+  plugins: esbuild.Plugin[];
+}
+
+async function unbundled(
+  handler: HandlerName,
+  dir: string,
+  label: string = handler,
+  plugins: esbuild.Plugin[] = [],
+): Promise<string> {
+  const file = path.join(dir, `${label.replace(/\W+/g, "-")}-unbundled`, "index.cjs");
   await esbuild.build({
     entryPoints: [path.join(HANDLERS_DIR, `${handler}.ts`)],
+    plugins,
     bundle: true,
     packages: "external",
     platform: "node",
@@ -94,13 +110,35 @@ export async function measureBundles(
   samples: number,
   nodes: readonly string[],
   progress: (line: string) => void,
+  extra?: ExtraBundle,
 ): Promise<LoadFigures[]> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "chat-bench-bundles-"));
   try {
     const figures: LoadFigures[] = [];
-    for (const handler of handlers) {
-      const bundle = await writeBundle(handler, dir);
-      const plain = await unbundled(handler, dir);
+    const items: { label: string; bundle: () => Promise<string>; plain: () => Promise<string> }[] =
+      handlers.map((handler) => ({
+        label: handler,
+        bundle: () => writeBundle(handler, dir),
+        plain: () => unbundled(handler, dir),
+      }));
+    if (extra) {
+      items.push({
+        label: extra.label,
+        bundle: async () => {
+          const file = path.join(dir, extra.label.replace(/\W+/g, "-"), "index.mjs");
+          await fs.mkdir(path.dirname(file), { recursive: true });
+          await fs.writeFile(
+            file,
+            await bundleModule(path.join(HANDLERS_DIR, `${extra.entry}.ts`), extra.plugins),
+          );
+          return file;
+        },
+        plain: () => unbundled(extra.entry, dir, extra.label, extra.plugins),
+      });
+    }
+    for (const { label: handler, bundle: writeIt, plain: writePlain } of items) {
+      const bundle = await writeIt();
+      const plain = await writePlain();
       for (const node of nodes) {
         const bundled: LoadSample[] = [];
         const unbundled: LoadSample[] = [];
@@ -112,6 +150,7 @@ export async function measureBundles(
         const last = unbundled[unbundled.length - 1];
         const result: LoadFigures = {
           handler,
+          ...(extra && handler === extra.label ? { baseline: true } : {}),
           node: bundled[0].node,
           bundledBytes: (await fs.stat(bundle)).size,
           unbundledBytes: last.bytes!,

@@ -1,11 +1,20 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { pathToFileURL } from "url";
-import { ENV, requireEnv } from "../handlers/lib/config";
+import { ENV, pageSize, requireEnv } from "../handlers/lib/config";
 import { DEFAULT_MESSAGE_ROUTE } from "../handlers/routes";
 import { Cost, measure } from "./measure";
 import { serve } from "./rpc";
 import { INTEGRATION_TIMEOUT_MS } from "../handlers/lib/limits";
-import { Delivery, SdkClients, SigningClient, oneAtATime, singlePageAllAtOnce } from "./strategies";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ConnectionStore } from "../handlers/lib/connection-store";
+import {
+  Delivery,
+  SdkClients,
+  SigningClient,
+  UndiciSigningClient,
+  oneAtATime,
+  singlePageAllAtOnce,
+} from "./strategies";
 
 /**
  * The fan-out under test, one strategy per process so that each one's CPU and heap are its own.
@@ -28,6 +37,8 @@ const importModule = new Function("url", "return import(url)") as (
 let handler: Handler | undefined;
 let sdkClients: SdkClients | undefined;
 const signingClients = new Map<number, SigningClient>();
+const undiciClients = new Map<number, UndiciSigningClient>();
+let store: ConnectionStore | undefined;
 let invocation = 0;
 const messageRoute = process.env[ENV.messageRoute] || DEFAULT_MESSAGE_ROUTE;
 
@@ -103,6 +114,41 @@ export const methods = {
     const signing = client;
     const { cost, result } = await measure(() => signing.broadcast(ids, payload));
     return { cost, delivery: result };
+  },
+
+  async undiciSigningClient(
+    ids: string[],
+    payload: string,
+    concurrency: number,
+  ): Promise<{ cost: Cost; delivery: Delivery }> {
+    let client = undiciClients.get(concurrency);
+    if (!client) {
+      client = new UndiciSigningClient(requireEnv(ENV.managementEndpoint), concurrency);
+      undiciClients.set(concurrency, client);
+    }
+    const signing = client;
+    const { cost, result } = await measure(() => signing.broadcast(ids, payload));
+    return { cost, delivery: result };
+  },
+
+  /**
+   * The handler's read of the room alone: the sender's room (not measured), then every page of
+   * its Query as the broadcast asks for it (ids and formats), with the handler's store code.
+   */
+  async roomQuery(senderId: string): Promise<{ cost: Cost; members: number }> {
+    store ??= new ConnectionStore(new DynamoDBClient({}), requireEnv(ENV.tableName), {
+      pageSize: pageSize(),
+    });
+    const reader = store;
+    const sender = await reader.get(senderId);
+    if (!sender) throw new Error(`No record for the sender ${senderId}`);
+    const { cost, result } = await measure(async () => {
+      let members = 0;
+      for await (const page of reader.roomPages(sender.room, { names: false }))
+        members += page.length;
+      return members;
+    });
+    return { cost, members: result };
   },
 };
 

@@ -2,12 +2,14 @@ import { randomUUID } from "crypto";
 import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
-import { BROADCAST_CONCURRENCY } from "../handlers/lib/clients";
+import { MAX_IN_FLIGHT } from "../handlers/lib/pool-poster";
 import { ENV } from "../handlers/lib/config";
 import { HANDLER_NAMES } from "../handlers/routes";
 import { writeBundle } from "../local/lambda-runtime";
 import { localCertificate } from "../local/certificate";
 import { LoadFigures, measureBundles } from "./bundle-load";
+import { LEGACY_PLUGINS, writeLegacyMessageBundle } from "./legacy-bundle";
+import { MAX_IN_FLIGHT as LEGACY_IN_FLIGHT } from "./legacy/pool-poster";
 import { COMPILED_ENV, compileProcessScript } from "./compile";
 import type { methods as ClientsMethods } from "./clients-process";
 import type { methods as FanoutMethods } from "./fanout-process";
@@ -18,7 +20,10 @@ import { BenchOptions, parseOptions, USAGE } from "./options";
 import {
   CaseResult,
   checkTargets,
+  summarizeQuery,
   loadTable,
+  QueryResult,
+  queryTable,
   ratiosTable,
   resultsTable,
   Round,
@@ -48,17 +53,23 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 const script = (name: string) => path.join(__dirname, name);
 
 type Runner = (payload: string) => Promise<{ cost: Cost; delivery?: Delivery }>;
+/** The signing clients, whose concurrency is tried out per case: node:https (4) and undici (5). */
+type SigningStrategy = 4 | 5;
+const SIGNING_STRATEGIES: SigningStrategy[] = [4, 5];
+const SIGNING_METHOD = { 4: "signingClient", 5: "undiciSigningClient" } as const;
+// Untimed reads of the room before a case's timed ones: the SDK's code warms up as the posts' does.
+const QUERY_WARM_UPS = 5;
 
 interface Setup {
   latencyMs: number;
   gateway: Child<typeof GatewayMethods>;
   clients: Child<typeof ClientsMethods>;
-  /** The fan-out processes, one per strategy 1-4. */
+  /** The fan-out processes, one per strategy but 7 (the gateway's own). */
   fanouts: Map<StrategyId, Child<typeof FanoutMethods>>;
   /** What the clients connect to. */
   url: string;
-  /** The signing client's best concurrency, from the last case that tried several. */
-  signingConcurrency?: number;
+  /** Each signing client's (4, 5) best concurrency, from the last case that tried several. */
+  signingConcurrency: Map<SigningStrategy, number>;
   /** Deliveries each strategy's process has made so far, warm-ups included. */
   delivered: Map<StrategyId, number>;
 }
@@ -99,21 +110,32 @@ async function main(): Promise<void> {
           options.loadSamples,
           [process.execPath, ...options.loadNodes],
           progress,
+          { label: "message before undici", entry: "message", plugins: LEGACY_PLUGINS },
         )
       : [];
 
   const bundleDir = await fs.mkdtemp(path.join(os.tmpdir(), "chat-bench-"));
   const results: CaseResult[] = [];
+  const queries: QueryResult[] = [];
   const rooms: RoomComparison[] = [];
   try {
     const bundlePath = await writeBundle("message", bundleDir);
+    const legacyBundlePath = await writeLegacyMessageBundle(bundleDir);
     const fanoutScript = await compileProcessScript(script("fanout-process.ts"), bundleDir);
     const tls = options.tls ? await trustedCertificate(bundleDir) : undefined;
     for (const latencyMs of options.latenciesMs) {
-      const setup = await startSetup(latencyMs, options, { bundlePath, fanoutScript }, tls);
+      const setup = await startSetup(
+        latencyMs,
+        options,
+        { bundlePath, legacyBundlePath, fanoutScript },
+        tls,
+      );
       try {
-        for (const clients of options.clients)
-          results.push(...(await runCase(setup, clients, options)));
+        for (const clients of options.clients) {
+          const { cases, query } = await runCase(setup, clients, options);
+          results.push(...cases);
+          if (query) queries.push(query);
+        }
       } finally {
         await stopSetup(setup);
       }
@@ -123,7 +145,7 @@ async function main(): Promise<void> {
       const setup = await startSetup(
         latencyMs,
         { ...options, strategies: [1] },
-        { bundlePath, fanoutScript },
+        { bundlePath, legacyBundlePath, fanoutScript },
         tls,
       );
       try {
@@ -152,6 +174,12 @@ async function main(): Promise<void> {
   console.log(resultsTable(results));
   console.log(`\nRatios of strategy 1 to each other strategy:\n`);
   console.log(ratiosTable(results));
+  if (queries.length) {
+    console.log(
+      `\nThe handler's read of the room alone (its Query's pages, ids and formats; medians over rounds):\n`,
+    );
+    console.log(queryTable(queries, results));
+  }
   if (load.length) {
     console.log(
       `\nHandler bundles: size and module load time in a fresh Node process (median of ${options.loadSamples}):\n`,
@@ -165,7 +193,7 @@ async function main(): Promise<void> {
     );
     console.log(roomsTable(rooms));
   }
-  console.log(`\nTargets (issues 4 and 7; ${setting}):\n`);
+  console.log(`\nTargets (issues 4, 7 and 21; ${setting}):\n`);
   console.log(targetsText(targets));
 
   const jsonPath =
@@ -178,9 +206,10 @@ async function main(): Promise<void> {
     startedAt: startedAt.toISOString(),
     machine,
     options,
-    broadcastConcurrency: BROADCAST_CONCURRENCY,
+    broadcastConcurrency: MAX_IN_FLIGHT,
     load,
     results,
+    queries,
     rooms,
     targets,
   };
@@ -209,7 +238,11 @@ async function trustedCertificate(dir: string): Promise<Tls> {
 async function startSetup(
   latencyMs: number,
   options: BenchOptions,
-  { bundlePath, fanoutScript }: { bundlePath: string; fanoutScript: string },
+  {
+    bundlePath,
+    legacyBundlePath,
+    fanoutScript,
+  }: { bundlePath: string; legacyBundlePath: string; fanoutScript: string },
   tls: Tls | undefined,
 ): Promise<Setup> {
   progress(
@@ -223,14 +256,22 @@ async function startSetup(
     env: tls?.env,
   });
   const fanouts = new Map<StrategyId, Child<typeof FanoutMethods>>();
-  const setup: Setup = { latencyMs, gateway, clients, fanouts, url: "", delivered: new Map() };
+  const setup: Setup = {
+    latencyMs,
+    gateway,
+    clients,
+    fanouts,
+    url: "",
+    signingConcurrency: new Map(),
+    delivered: new Map(),
+  };
   try {
     const chat = await gateway.call("start", latencyMs, tls?.certificate);
     // One sender broadcasts every round, faster than any chat user may: the per-connection
     // rate limit (on by default) would refuse rounds, and the bench measures the broadcast.
     const environment = { ...chat.environment, ...tls?.env, [ENV.rateLimitBurst]: "0" };
     // One process per strategy: each one's CPU time and heap are its own.
-    for (const strategy of options.strategies.filter((s) => s !== 5)) {
+    for (const strategy of options.strategies.filter((s) => s !== 7)) {
       fanouts.set(
         strategy,
         Child.start<typeof FanoutMethods>(`fan-out ${strategy}`, fanoutScript, {
@@ -248,6 +289,7 @@ async function startSetup(
       );
     }
     await fanouts.get(1)?.call("loadHandler", bundlePath);
+    await fanouts.get(6)?.call("loadHandler", legacyBundlePath);
     setup.url = chat.url;
     return setup;
   } catch (err) {
@@ -271,7 +313,7 @@ async function runCase(
   setup: Setup,
   clients: number,
   options: BenchOptions,
-): Promise<CaseResult[]> {
+): Promise<{ cases: CaseResult[]; query?: QueryResult }> {
   const { latencyMs, gateway } = setup;
   const label = `[latency ${latencyMs} ms, N=${clients}]`;
   progress(`${label} connecting clients (each runs the $connect Lambda)`);
@@ -288,38 +330,31 @@ async function runCase(
   const runners = new Map<StrategyId, Runner>();
   for (const strategy of options.strategies) runners.set(strategy, runner(setup, strategy, ids));
 
-  // The signing client's ceiling is at its best concurrency, tried out on cases of up to
+  // Each signing client's ceiling is at its best concurrency, tried out on cases of up to
   // CALIBRATE_UP_TO clients; larger cases reuse the last best (trying each on 10,000 costs minutes).
-  let trials: { concurrency: number; wallMs: number }[] | undefined;
-  if (runners.has(4)) {
-    if (clients <= CALIBRATE_UP_TO || setup.signingConcurrency === undefined) {
-      trials = [];
-      for (const concurrency of SIGNING_CONCURRENCIES.filter((c, i) => i === 0 || c <= clients)) {
-        // Each concurrency has a pool of its own: one untimed round first, so that none is
-        // judged on opening its sockets (TLS handshakes) while another's are warm already.
-        await round(
-          setup,
-          clients,
-          (payload) => signing(setup, ids, payload, concurrency),
-          `4@${concurrency} warm-up`,
-        );
-        setup.delivered.set(4, (setup.delivered.get(4) ?? 0) + clients);
-        const trial = await round(
-          setup,
-          clients,
-          (payload) => signing(setup, ids, payload, concurrency),
-          `4@${concurrency}`,
-        );
-        trials.push({ concurrency, wallMs: trial.wallMs });
-        setup.delivered.set(4, (setup.delivered.get(4) ?? 0) + clients);
-      }
-      setup.signingConcurrency = trials.reduce((best, t) =>
-        t.wallMs < best.wallMs ? t : best,
-      ).concurrency;
-      progress(
-        `${label} signing client: ${trials.map((t) => `${t.concurrency} posts in flight ${t.wallMs.toFixed(0)} ms`).join(", ")}`,
-      );
+  const trials = new Map<SigningStrategy, { concurrency: number; wallMs: number }[]>();
+  for (const strategy of SIGNING_STRATEGIES) {
+    if (!runners.has(strategy)) continue;
+    if (clients > CALIBRATE_UP_TO && setup.signingConcurrency.has(strategy)) continue;
+    const tried: { concurrency: number; wallMs: number }[] = [];
+    for (const concurrency of SIGNING_CONCURRENCIES.filter((c, i) => i === 0 || c <= clients)) {
+      const run = (payload: string) => signing(setup, strategy, ids, payload, concurrency);
+      // Each concurrency has a pool of its own: one untimed round first, so that none is
+      // judged on opening its sockets (TLS handshakes) while another's are warm already.
+      await round(setup, clients, run, `${strategy}@${concurrency} warm-up`);
+      setup.delivered.set(strategy, (setup.delivered.get(strategy) ?? 0) + clients);
+      const trial = await round(setup, clients, run, `${strategy}@${concurrency}`);
+      tried.push({ concurrency, wallMs: trial.wallMs });
+      setup.delivered.set(strategy, (setup.delivered.get(strategy) ?? 0) + clients);
     }
+    trials.set(strategy, tried);
+    setup.signingConcurrency.set(
+      strategy,
+      tried.reduce((best, t) => (t.wallMs < best.wallMs ? t : best)).concurrency,
+    );
+    progress(
+      `${label} signing client ${strategy}: ${tried.map((t) => `${t.concurrency} posts in flight ${t.wallMs.toFixed(0)} ms`).join(", ")}`,
+    );
   }
 
   // Every strategy's process is warm before its rounds count (WARM_UP_DELIVERIES).
@@ -346,6 +381,13 @@ async function runCase(
     }
   }
 
+  // The handler's read of the room, measured alone in the undici client's process (which reads
+  // no table of its own) as often as the strategies broadcast.
+  const reader = setup.fanouts.get(5);
+  const readRoom = reader ? () => reader.call("roomQuery", ids[0]) : undefined;
+  for (let i = 0; readRoom && i < QUERY_WARM_UPS; i++) await readRoom();
+  const reads: Cost[] = [];
+
   const rounds = new Map<StrategyId, Round[]>(options.strategies.map((s) => [s, []]));
   // Rounds go strategy by strategy in turn, so that noise from the shared machine falls on all.
   for (let r = 0; r < options.rounds; r++) {
@@ -365,21 +407,30 @@ async function runCase(
         `${strategy}: ${result.wallMs.toFixed(0)} ms${trouble.length ? ` (${trouble.join("; ")})` : ""}`,
       );
     }
+    if (readRoom) {
+      const { cost, members } = await readRoom();
+      if (members !== clients) throw new Error(`${label} the Query read ${members} members`);
+      reads.push(cost);
+      line.push(`Query: ${(cost.endedAt - cost.startedAt).toFixed(0)} ms`);
+    }
     progress(`${label} round ${r + 1}/${options.rounds}  ${line.join("  ")}`);
   }
 
-  return options.strategies.map((strategy) =>
+  const cases = options.strategies.map((strategy) =>
     summarize(latencyMs, clients, strategy, rounds.get(strategy)!, {
       skipped: plans.get(strategy)!.skipped,
       concurrency:
         strategy === 1
-          ? BROADCAST_CONCURRENCY
-          : strategy === 4
-            ? setup.signingConcurrency
-            : undefined,
-      trials: strategy === 4 ? trials : undefined,
+          ? MAX_IN_FLIGHT
+          : strategy === 6
+            ? LEGACY_IN_FLIGHT
+            : strategy === 4 || strategy === 5
+              ? setup.signingConcurrency.get(strategy)
+              : undefined,
+      trials: strategy === 4 || strategy === 5 ? trials.get(strategy) : undefined,
     }),
   );
+  return { cases, query: reads.length ? summarizeQuery(latencyMs, clients, reads) : undefined };
 }
 
 /** "One at a time" takes N x (latency + overhead) per round: fewer rounds, or none, when long. */
@@ -414,15 +465,30 @@ function runner(setup: Setup, strategy: StrategyId, ids: string[]): Runner {
     case 3:
       return (payload) => setup.fanouts.get(3)!.call("oneAtATime", payload);
     case 4:
-      return (payload) =>
-        signing(setup, ids, payload, setup.signingConcurrency ?? SIGNING_CONCURRENCIES[0]);
     case 5:
+      return (payload) =>
+        signing(
+          setup,
+          strategy,
+          ids,
+          payload,
+          setup.signingConcurrency.get(strategy) ?? SIGNING_CONCURRENCIES[0],
+        );
+    case 6:
+      return (payload) => setup.fanouts.get(6)!.call("handler", payload, ids[0]);
+    case 7:
       return (payload) => setup.gateway.call("sendToAll", payload);
   }
 }
 
-function signing(setup: Setup, ids: string[], payload: string, concurrency: number) {
-  return setup.fanouts.get(4)!.call("signingClient", ids, payload, concurrency);
+function signing(
+  setup: Setup,
+  strategy: SigningStrategy,
+  ids: string[],
+  payload: string,
+  concurrency: number,
+) {
+  return setup.fanouts.get(strategy)!.call(SIGNING_METHOD[strategy], ids, payload, concurrency);
 }
 
 /** One broadcast of a unique message, and what every client received of it. */

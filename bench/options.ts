@@ -29,7 +29,7 @@ export const USAGE = `npm run bench -- [options]
   --strategies LIST    which of ${Object.entries(STRATEGIES)
     .map(([id, name]) => `${id} ${name}`)
     .join(", ")}
-                                                            (default 1,2,3,4,5)
+                                                            (default 1,2,3,4,5,6,7)
   --max-case-seconds S "one at a time" gets fewer rounds beyond this, and is skipped
                        when one round would take over twice this (default 30)
   --load-samples K     fresh processes per bundle load-time figure; 0 skips it (default 10)
@@ -59,7 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions | "help" {
       clients: { type: "string", default: "100,1000,10000" },
       latency: { type: "string", default: "0,10" },
       rounds: { type: "string", default: "5" },
-      strategies: { type: "string", default: "1,2,3,4,5" },
+      strategies: { type: "string", default: "1,2,3,4,5,6,7" },
       "max-case-seconds": { type: "string", default: "30" },
       "load-samples": { type: "string", default: "10" },
       json: { type: "string" },

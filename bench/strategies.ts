@@ -5,6 +5,7 @@ import {
 import { DeleteItemCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import * as http from "http";
 import * as https from "https";
+import { Pool } from "undici";
 import { CONNECTION_KEY } from "../handlers/lib/connection-store";
 import { ConnectionPostSigner, SigningCredentials } from "../handlers/lib/sigv4";
 
@@ -165,6 +166,77 @@ export class SigningClient {
       );
       req.once("error", (err) => reject(Object.assign(err, { reused: req.reusedSocket })));
       req.end(body);
+    });
+  }
+}
+
+/**
+ * 5. The ceiling for posting on undici: the same signer and the same bare loop as the signing
+ * client (4), its posts sent on undici's `Pool` of keep-alive connections (the handler's
+ * transport) through its lowest-level API, `dispatch()`, with a handler that only waits for
+ * the answer's end. No table read, no error types, no backoff, no retry.
+ */
+export class UndiciSigningClient {
+  private readonly url: URL;
+  private readonly pool: Pool;
+  private credentials?: SigningCredentials;
+
+  constructor(
+    managementEndpoint: string,
+    readonly concurrency: number,
+  ) {
+    this.url = new URL(managementEndpoint);
+    this.pool = new Pool(this.url.origin, { connections: concurrency, pipelining: 1 });
+  }
+
+  async broadcast(ids: readonly string[], data: string): Promise<Delivery> {
+    this.credentials ??= await new ApiGatewayManagementApiClient({
+      endpoint: this.url.href,
+    }).config.credentials();
+    const body = Buffer.from(data);
+    const signer = new ConnectionPostSigner(
+      this.url.pathname,
+      this.url.host,
+      process.env.AWS_REGION!,
+      body,
+    );
+    const delivery = newDelivery();
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const id = ids[next++];
+        try {
+          await this.post(signer, id, body);
+          delivery.posted++;
+        } catch (err) {
+          countFailure(delivery, err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, worker));
+    return delivery;
+  }
+
+  private post(signer: ConnectionPostSigner, connectionId: string, body: Buffer): Promise<void> {
+    const { path, headers } = signer.sign(connectionId, this.credentials!);
+    return new Promise((resolve, reject) => {
+      let status = 0;
+      this.pool.dispatch(
+        { origin: this.url.origin, method: "POST", path, headers, body },
+        {
+          onConnect: () => {},
+          onHeaders: (statusCode: number) => {
+            status = statusCode;
+            return true;
+          },
+          onData: () => true,
+          onComplete: () =>
+            status === 200
+              ? resolve()
+              : reject(Object.assign(new Error(`HTTP ${status}`), { name: `HTTP${status}` })),
+          onError: reject,
+        },
+      );
     });
   }
 }

@@ -74,8 +74,14 @@ async function build(
   }
 }
 
-/** Bundles any entry module exactly as handlers are bundled (uncached). */
-export async function bundleModule(entryPoint: string): Promise<string> {
+/**
+ * Bundles any entry module exactly as handlers are bundled (uncached); `plugins` run before
+ * the bundler's own (the bench swaps modules with them).
+ */
+export async function bundleModule(
+  entryPoint: string,
+  plugins: esbuild.Plugin[] = [],
+): Promise<string> {
   const result = await build({
     entryPoints: [entryPoint],
     bundle: true,
@@ -91,7 +97,7 @@ export async function bundleModule(entryPoint: string): Promise<string> {
     minify: true,
     legalComments: "none",
     banner: { js: REQUIRE_BANNER },
-    plugins: [builtinsByRequire],
+    plugins: [...plugins, builtinsByRequire],
     write: false,
     logLevel: "silent",
   });
