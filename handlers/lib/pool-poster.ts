@@ -1,5 +1,5 @@
 import type { Dispatcher } from "undici";
-import Pool from "undici/lib/dispatcher/pool.js";
+import Client from "undici/lib/dispatcher/client.js";
 import { ENV, requireEnv } from "./config";
 import {
   attemptTimeout,
@@ -13,10 +13,10 @@ import {
 
 /**
  * The broadcast's @connections poster: the same signed posts, retries and errors as
- * `managementPoster` (handlers/lib/management.ts), sent on undici's `Pool` of keep-alive
- * connections, which costs about a third of the CPU per post that `node:https` costs (bench/,
- * docs/scaling.md). It is imported by the message function only: its code adds about 17 ms to
- * a bundle's load, which the functions that post one reply do without.
+ * `managementPoster` (handlers/lib/management.ts), sent on a pool of undici's keep-alive
+ * connections (`Client`s), which costs about a third of the CPU per post that `node:https`
+ * costs (bench/, docs/scaling.md). It is imported by the message function only: undici's code
+ * adds about 17 ms to a bundle's load, which the functions that post one reply do without.
  */
 
 // API Gateway's default account quota: 10,000 requests a second per Region, shared by every
@@ -107,8 +107,42 @@ export class InFlightWindow {
   }
 }
 
-// The container's pools, one per endpoint, kept for its whole life with what they measured.
-const pools = new Map<string, { pool: Pool; window: InFlightWindow }>();
+/**
+ * Keep-alive connections to one origin, each an undici `Client` (one socket, one request at a
+ * time): a post takes an idle one, the one that answered last first, and opens a new one only
+ * when none is idle, so that there are never more sockets than posts were in flight at once.
+ * undici's own `Pool` picks a connection the same way but counts one as busy until an event
+ * that may come after its next request: sequential posts then opened a second socket (and a
+ * broadcast, tens of TLS handshakes more per round).
+ */
+class Connections {
+  private readonly idle: Client[] = [];
+  private readonly all: Client[] = [];
+  private next = 0;
+
+  constructor(
+    private readonly origin: string,
+    private readonly maximum: number,
+    private readonly options: Client.Options,
+  ) {}
+
+  dispatch(options: Dispatcher.DispatchOptions, attempt: PostAttempt): void {
+    let client = this.idle.pop();
+    if (!client && this.all.length < this.maximum) {
+      client = new Client(this.origin, this.options);
+      this.all.push(client);
+    }
+    // At the maximum, the request waits for its turn on a busy connection.
+    client ??= this.all[this.next++ % this.all.length];
+    const free = client;
+    attempt.onRelease = () => this.idle.push(free);
+    client.dispatch(options, attempt);
+  }
+}
+
+// The container's connections, one set per endpoint, kept for its whole life with what they
+// measured.
+const pools = new Map<string, { connections: Connections; window: InFlightWindow }>();
 
 /**
  * A poster for the @connections API at `endpoint` on undici's pool: at most `maxInFlight`
@@ -125,8 +159,7 @@ export function poolPoster(
   let entry = pools.get(key);
   if (!entry) {
     entry = {
-      pool: new Pool(url.origin, {
-        connections: maxInFlight,
+      connections: new Connections(url.origin, maxInFlight, {
         pipelining: 1,
         keepAliveTimeout: SOCKET_IDLE_MS,
         keepAliveMaxTimeout: SOCKET_IDLE_MS,
@@ -135,10 +168,10 @@ export function poolPoster(
     };
     pools.set(key, entry);
   }
-  const { pool, window } = entry;
+  const { connections, window } = entry;
   const send: SendAttempt = ({ path, headers, body, attempts, timeoutMs }) =>
     new Promise<void>((resolve, reject) => {
-      pool.dispatch(
+      connections.dispatch(
         { origin: url.origin, method: "POST", path, headers, body },
         new PostAttempt(resolve, reject, attempts, timeoutMs, window),
       );
@@ -163,6 +196,8 @@ export function broadcastPoster(): ConnectionPoster {
  * request wholly left, which decides whether a failed post may be sent again.
  */
 class PostAttempt implements Dispatcher.DispatchHandler {
+  /** Called once undici is done with the request (once): its connection is free for another. */
+  onRelease?: () => void;
   private abort?: (err?: Error) => void;
   private sent = false;
   private writtenAt = 0;
@@ -214,6 +249,7 @@ class PostAttempt implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    this.release();
     if (this.status < 300) return this.succeed();
     const rawHeaders = this.rawHeaders ?? [];
     const header = (name: string) => {
@@ -227,7 +263,14 @@ class PostAttempt implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    this.release();
     this.fail(err);
+  }
+
+  private release(): void {
+    const release = this.onRelease;
+    this.onRelease = undefined;
+    release?.();
   }
 
   private succeed(): void {
