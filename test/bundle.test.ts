@@ -136,6 +136,22 @@ describe("handler bundles as deployed", function () {
     });
   }
 
+  // undici's Client validates its options with these messages; its index brings fetch along.
+  const UNDICI_CLIENT = "invalid keepAliveMaxTimeout";
+  const UNDICI_FETCH = "fetch failed";
+
+  it("the message bundle posts on undici's client alone, not its index (fetch, WebSocket, mocks)", async function () {
+    const code = await bundleHandler("message");
+    assert.ok(code.includes(UNDICI_CLIENT), "no undici client in the message bundle");
+    assert.ok(!code.includes(UNDICI_FETCH), "undici's fetch is in the message bundle");
+  });
+
+  for (const name of HANDLER_NAMES.filter((handler) => handler !== "message")) {
+    it(`the ${name} bundle carries no undici: it posts on node:https, as light as before`, async function () {
+      assert.ok(!(await bundleHandler(name)).includes(UNDICI_CLIENT));
+    });
+  }
+
   it("a bundled CommonJS dependency can require Node built-ins (the ESM require banner)", async function () {
     const bundlePath = path.join(dir, "commonjs", "index.mjs");
     fs.mkdirSync(path.dirname(bundlePath), { recursive: true });
