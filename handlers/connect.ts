@@ -1,4 +1,4 @@
-import type { APIGatewayProxyResultV2, Context } from "aws-lambda";
+import type { APIGatewayProxyResultV2 } from "aws-lambda";
 import { connectionStore } from "./lib/clients";
 import { connectionTtlSeconds, presenceNotices } from "./lib/config";
 import { invocationDeadline } from "./lib/deadline";
@@ -8,6 +8,7 @@ import { ConnectEvent, readJoinRequest } from "./lib/join-request";
 import { notify } from "./lib/presence";
 import { describeError, logError, logInfo } from "./lib/log";
 import { respond } from "./lib/responses";
+import type { LambdaContext } from "./lib/route-handler";
 
 /**
  * `$connect`: checks the room and name the client asked for and records the connection in its
@@ -16,10 +17,15 @@ import { respond } from "./lib/responses";
  * handshake with the `Sec-WebSocket-Protocol` this handler returns, and none without it.
  * With presence notices on, the room's other chat.v1 clients are told who joined; the
  * handshake waits for that, and a failure there is logged, never the joiner's.
+ *
+ * Not a `senderRoute`: there is no sender's record yet (this handler writes it), and no reply to
+ * post, since the connection is not open until this answers. The handshake's status is the
+ * answer: 400 for a refused room or name, 500 for a failure. Its deadline counts from the
+ * request, as the routes' do: the client is waiting for the handshake.
  */
 export const handler = async (
   event: ConnectEvent,
-  context?: Pick<Context, "getRemainingTimeInMillis">,
+  context?: LambdaContext,
 ): Promise<APIGatewayProxyResultV2> => {
   const { connectionId, connectedAt } = event.requestContext;
   const request = readJoinRequest(event);
