@@ -45,6 +45,25 @@ describe("$default handler", function () {
     assert.deepEqual(reply.expected, { action: "sendmessage", data: "hello world" });
   });
 
+  it("tells a new user whether the message was not JSON, not an object or an unknown action", async function () {
+    const problems: Array<[string, RegExp]> = [
+      ["hello", /^The message is not JSON\. Send a message like/],
+      ["[1,2]", /^The message is JSON, but an array, not an object\. Send/],
+      ['{"action":"sendmessage", data: "x"}', /^The message is not JSON \(at character 26, a key/],
+      ['{"data":"x"}', /^The message has no "action" field/],
+      ['{"action":"shout"}', /^Unknown action "shout"\. Send/],
+    ];
+    for (const [i, [body, problem]] of problems.entries()) {
+      const sender = `sender0000+/1${i}0=`;
+      const result = await sendUnroutable(sender, body);
+      const reply = JSON.parse(api.delivered.get(sender)![0]);
+      assert.equal(reply.error, "UnknownAction", body);
+      assert.match(reply.message, problem, body);
+      assert.match(reply.message, /or ask for \{"action":"history"\} or \{"action":"who"\}\.$/);
+      assert.equal(result.body, reply.message);
+    }
+  });
+
   it("names the configured route when the chat uses $request.body.message and pushmessage", async function () {
     await sendUnroutable("sender0000+/001=", "not json", {
       ROUTE_SELECTION_EXPRESSION: "$request.body.message",

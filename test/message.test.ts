@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { MAX_MESSAGE_BYTES } from "../handlers/lib/limits";
-import { exampleMessage, parseMessage } from "../handlers/lib/message";
+import { exampleMessage, parseMessage, unroutableReason } from "../handlers/lib/message";
 import { routeKeyPath } from "../handlers/routes";
 
 describe("parseMessage", function () {
@@ -123,5 +123,75 @@ describe("routeKeyPath", function () {
     ]) {
       assert.equal(routeKeyPath(unsupported), undefined, unsupported);
     }
+  });
+});
+
+describe("unroutableReason: what $default tells a sender", function () {
+  const byAction = {
+    routeSelectionExpression: "$request.body.action",
+    messageRoute: "sendmessage",
+  };
+  const whatToSend =
+    'Send a message like {"action":"sendmessage","data":"hello world"}, ' +
+    'or ask for {"action":"history"} or {"action":"who"}.';
+  const cases: Array<[string, string, string]> = [
+    ["text that is not JSON", "hello", "The message is not JSON."],
+    [
+      "JSON with a key in no quotes",
+      '{"action":"sendmessage", data: "x"}',
+      "The message is not JSON (at character 26, a key without double quotes).",
+    ],
+    ["cut-off JSON", '{"action":"who"', "The message is not JSON (at character 16)."],
+    ["an array", "[1,2]", "The message is JSON, but an array, not an object."],
+    ["a string", '"who"', "The message is JSON, but a string, not an object."],
+    ["null", "null", "The message is JSON, but null, not an object."],
+    ["no body", "", "The message is empty."],
+    [
+      "an object with no action",
+      '{"data":"hi"}',
+      'The message has no "action" field, which names the action to take.',
+    ],
+    [
+      "an action that is only an inherited name",
+      '{"__proto__":{"action":"who"}}',
+      'The message has no "action" field, which names the action to take.',
+    ],
+    [
+      "an empty action",
+      '{"action":""}',
+      'The message\'s "action" field is empty: it names the action to take.',
+    ],
+    ["an unknown action", '{"action":"shout"}', 'Unknown action "shout".'],
+    ["a number as action", '{"action":7}', 'Unknown action "7".'],
+  ];
+  for (const [what, body, problem] of cases) {
+    it(`says what is wrong with ${what}, then what to send instead`, function () {
+      assert.equal(unroutableReason(body, byAction), `${problem} ${whatToSend}`);
+    });
+  }
+
+  it("names the field and actions of the chat's own routing", function () {
+    assert.equal(
+      unroutableReason('{"action":"sendmessage"}', {
+        routeSelectionExpression: "$request.body.meta.kind",
+        messageRoute: "pushmessage",
+      }),
+      'The message has no "meta.kind" field, which names the action to take. ' +
+        'Send a message like {"meta":{"kind":"pushmessage"},"data":"hello world"}, ' +
+        'or ask for {"meta":{"kind":"history"}} or {"meta":{"kind":"who"}}.',
+    );
+  });
+
+  it("says back at most 64 characters of an unknown action", function () {
+    const reason = unroutableReason(JSON.stringify({ action: "x".repeat(100_000) }), byAction);
+    assert.ok(reason.startsWith(`Unknown action "${"x".repeat(64)}...".`), reason.slice(0, 90));
+  });
+
+  it("reads an action nested too deeply to write back, instead of throwing", function () {
+    const body = `{"action":${"[".repeat(60_000)}${"]".repeat(60_000)}}`;
+    assert.match(
+      unroutableReason(body, byAction),
+      /^The message's "action" field is nested too deeply/,
+    );
   });
 });

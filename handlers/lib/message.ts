@@ -1,6 +1,7 @@
-import { routeKeyPath } from "../routes";
+import { chatRoutes, routeKeyPath } from "../routes";
 import { MAX_MESSAGE_BYTES } from "./limits";
 import type { RateLimit } from "./rate-limit";
+import { readRouteKey } from "./route-key";
 
 export type ParsedMessage =
   | {
@@ -82,6 +83,73 @@ export function actionMessage(shape: MessageShape, routeKey: string): Record<str
     node[path[path.length - 1]] = routeKey;
   }
   return message;
+}
+
+/**
+ * The actions a client may ask for, by route key: the chat's routes but API Gateway's own
+ * (`$connect`, `$disconnect`, `$default`), which no message selects.
+ */
+export function clientActions(shape: MessageShape): string[] {
+  return chatRoutes(shape.messageRoute)
+    .map(({ routeKey }) => routeKey)
+    .filter((routeKey) => !routeKey.startsWith("$"));
+}
+
+/**
+ * What to send instead, for this chat's routing, e.g. `Send a message like
+ * {"action":"sendmessage","data":"hello world"}, or ask for {"action":"history"} or
+ * {"action":"who"}.`
+ */
+export function whatToSend(shape: MessageShape): string {
+  const asks = clientActions(shape)
+    .filter((routeKey) => routeKey !== shape.messageRoute)
+    .map((routeKey) => JSON.stringify(actionMessage(shape, routeKey)));
+  const send = `Send a message like ${JSON.stringify(exampleMessage(shape))}`;
+  if (asks.length === 0) return `${send}.`;
+  return `${send}, or ask for ${asks.slice(0, -1).join(", ")}${asks.length > 1 ? " or " : ""}${asks[asks.length - 1]}.`;
+}
+
+/**
+ * Why a message selected no route (API Gateway gives it to `$default`), and what to send
+ * instead: it is not JSON, not a JSON object, has no routing field (the one this chat's route
+ * selection expression reads, e.g. "action"), or names an action the chat does not have.
+ */
+export function unroutableReason(body: string | undefined, shape: MessageShape): string {
+  return `${unroutableProblem(body ?? "", shape)} ${whatToSend(shape)}`;
+}
+
+// An unknown action is said back to its sender, up to this many characters.
+const ECHOED_ACTION_CHARS = 64;
+
+function unroutableProblem(body: string, shape: MessageShape): string {
+  const path = routeKeyPath(shape.routeSelectionExpression);
+  if (!path) return "The message selects no action.";
+  if (body.trim() === "") return "The message is empty.";
+  const field = `"${path.join(".")}"`;
+  const reading = readRouteKey(body, path);
+  if (reading.found) {
+    const action =
+      reading.routeKey.length > ECHOED_ACTION_CHARS
+        ? `${reading.routeKey.slice(0, ECHOED_ACTION_CHARS)}...`
+        : reading.routeKey;
+    return `Unknown action ${JSON.stringify(action)}.`;
+  }
+  switch (reading.problem) {
+    case "not-json":
+      return reading.position === undefined
+        ? "The message is not JSON."
+        : `The message is not JSON (at character ${reading.position + 1}${
+            reading.unquotedKey ? ", a key without double quotes" : ""
+          }).`;
+    case "not-an-object":
+      return `The message is JSON, but ${reading.was}, not an object.`;
+    case "no-field":
+      return `The message has no ${field} field, which names the action to take.`;
+    case "empty-field":
+      return `The message's ${field} field is empty: it names the action to take.`;
+    case "unreadable-value":
+      return `The message's ${field} field is nested too deeply to read.`;
+  }
 }
 
 /**
