@@ -66,10 +66,16 @@ export interface LocalChatOptions {
    * for one to come free (10 s at most, then they are throttled). @default 2
    */
   concurrency?: number;
-  /** Receives one line per connect, message and disconnect. @default none */
+  /**
+   * Receives the gateway's log: one JSON object per line, per connect, message, disconnect and
+   * refusal. @default none
+   */
   log?: (line: string) => void;
-  /** Receives each line the functions log. @default this process's stdout and stderr */
-  functionLog?: (line: string) => void;
+  /**
+   * Receives each line the functions log (the handlers' are JSON objects), with the name of the
+   * handler that wrote it. @default this process's stdout and stderr
+   */
+  functionLog?: (line: string, functionName: FunctionName) => void;
   /**
    * Serve wss:// and https:// with this key and certificate (see `localCertificate`). The
    * functions trust it only if this process was started with NODE_EXTRA_CA_CERTS naming its
@@ -142,6 +148,11 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
   let gateway: LocalGateway | undefined;
   const functions = new Map<HandlerName, LocalLambda>();
   let authorizer: LocalLambda | undefined;
+  // Each function's lines, told apart by its name; none: straight to this process's output.
+  const functionLog = (name: FunctionName) => {
+    const sink = options.functionLog;
+    return sink && ((line: string) => sink(line, name));
+  };
   let dynamo: LocalDynamo | undefined;
   let bundleDir: string | undefined;
   const close = async () => {
@@ -241,7 +252,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
         // Each function's own timeout, as deployed.
         timeoutMs: settings.lambda.timeout[handler] * 1000,
         memoryMb: settings.lambda.memorySize[handler],
-        log: options.functionLog,
+        log: functionLog(handler),
         concurrency: options.concurrency,
       });
       functions.set(handler, lambda);
@@ -253,7 +264,7 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
         // Its own settings only, as deployed: it has no business with the table.
         environment: { ...authorizerEnvironment(localAccess(access)), AWS_REGION: region },
         timeoutMs: AUTHORIZER_TIMEOUT_SECONDS * 1000,
-        log: options.functionLog,
+        log: functionLog(AUTHORIZER_HANDLER),
       });
     }
     functionsStarted();

@@ -28,6 +28,7 @@ import {
   messageEvent,
   newId,
 } from "./gateway-events";
+import { describeError } from "../handlers/lib/log";
 import { handshakeProblem } from "./handshake";
 import { routeSelector } from "./route-selection";
 
@@ -64,7 +65,11 @@ export interface LocalGatewayOptions {
   authorizer?: AuthorizerInvoker;
   /** The Region in the ARNs the authorizer sees. @default "us-east-1" */
   region?: string;
-  /** One line per connect, message and disconnect. Never called on the @connections path. */
+  /**
+   * One line per connect, message, disconnect and refusal, each a JSON object with its `event`:
+   * `{"event":"message","connectionId":"...","routeKey":"sendmessage","bytes":42}`. Never a
+   * body, URL or header value (they may carry tokens). Never called on the @connections path.
+   */
   log?: (line: string) => void;
   /**
    * Serve TLS with this key and certificate (PEM), as API Gateway does: the URL is then
@@ -135,7 +140,7 @@ export class LocalGateway extends EventEmitter {
   private readonly idleTimeoutMs: number;
   private readonly maxConnectionMs: number;
   private readonly integrationTimeoutMs: number;
-  private readonly log: (line: string) => void;
+  private readonly logLine: (line: string) => void;
   private connectionCount = 0;
   private closing = false;
   private closed?: Promise<void>;
@@ -162,7 +167,7 @@ export class LocalGateway extends EventEmitter {
     this.idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.maxConnectionMs = options.maxConnectionMs ?? MAX_CONNECTION_MS;
     this.integrationTimeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
-    this.log = options.log ?? (() => {});
+    this.logLine = options.log ?? (() => {});
     this.wss = new WebSocketServer({
       noServer: true,
       // API Gateway does not negotiate compression; the frame limits apply to raw frames.
@@ -296,11 +301,16 @@ export class LocalGateway extends EventEmitter {
 
     const pending = this.connect(request, socket, head, query).catch((err: unknown) => {
       // A fault of this gateway, never the client's: the client gets 500 and the process lives.
-      this.log(`connect    failed: ${errorText(err)}`);
+      this.log("connect_failed", describeError(err));
       if (!socket.destroyed) rejectUpgrade(socket, 500, "Internal Server Error");
     });
     this.pendingConnects.add(pending);
     void pending.finally(() => this.pendingConnects.delete(pending));
+  }
+
+  /** One JSON object per line: the event, then what it is about. */
+  private log(event: string, fields: Record<string, unknown> = {}): void {
+    this.logLine(JSON.stringify({ event, ...fields }));
   }
 
   /**
@@ -309,7 +319,7 @@ export class LocalGateway extends EventEmitter {
    */
   private unreadableRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
     if (err.code === "ECONNRESET" || err.code === "HPE_INVALID_EOF_STATE" || !socket.writable) {
-      this.log(`request    abandoned before its head was complete`);
+      this.log("request_abandoned", { reason: "before its head was complete" });
       return void socket.destroy();
     }
     const status =
@@ -318,12 +328,12 @@ export class LocalGateway extends EventEmitter {
         : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
           ? 408
           : 400;
-    this.log(`request    refused ${status}: unreadable (${err.code ?? err.message})`);
+    this.log("request_refused", { status, reason: `unreadable (${err.code ?? err.message})` });
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
   }
 
   private refuseUpgrade(socket: Duplex, status: number, reason: string): void {
-    this.log(`connect    refused ${status}: ${reason}`);
+    this.log("connect_refused", { status, reason });
     rejectUpgrade(socket, status, http.STATUS_CODES[status] ?? "Error");
   }
 
@@ -358,7 +368,11 @@ export class LocalGateway extends EventEmitter {
     }
     if (!isSuccess(status.code)) {
       this.connections.delete(id);
-      this.log(`connect    ${id} refused ${status.code}`);
+      this.log("connect_refused", {
+        connectionId: id,
+        status: status.code,
+        reason: "$connect answered it",
+      });
       return rejectUpgrade(socket, status.code, http.STATUS_CODES[status.code] ?? "Error");
     }
     // From here $connect has succeeded: every way out that is not "open" owes a $disconnect.
@@ -388,7 +402,7 @@ export class LocalGateway extends EventEmitter {
     connection.state = "closed";
     const { connectionId } = connection.context;
     this.connections.delete(connectionId);
-    this.log(`disconnect ${connectionId} 1006 (${reason})`);
+    this.log("disconnect", { connectionId, code: 1006, reason });
     void this.runDisconnect(connection, 1006, "");
   }
 
@@ -430,7 +444,7 @@ export class LocalGateway extends EventEmitter {
     connection.state = "open";
     connection.socket = ws;
     const { connectionId } = connection.context;
-    this.log(`connect    ${connectionId}`);
+    this.log("connect", { connectionId });
     this.emit("connect", connectionId);
 
     const limits = new FrameLimits(() => this.closeConnection(connection, CLOSE.tooBig));
@@ -456,7 +470,7 @@ export class LocalGateway extends EventEmitter {
         this.route(connection, data.toString("utf8"));
       } catch (err) {
         // A fault of this gateway must cost one error frame, never the process.
-        this.log(`message    ${connectionId} failed: ${errorText(err)}`);
+        this.log("message_failed", { connectionId, ...describeError(err) });
         if (connection.state === "open")
           this.deliver(connection, errorFrame("Internal server error", connectionId, newId()));
       }
@@ -486,7 +500,7 @@ export class LocalGateway extends EventEmitter {
       connection.state = "closed";
       this.connections.delete(connectionId);
       const cause = connection.closedBy ?? { code, reason: reason.toString() };
-      this.log(`disconnect ${connectionId} ${cause.code}`);
+      this.log("disconnect", { connectionId, code: cause.code });
       void this.runDisconnect(connection, cause.code, cause.reason).then(() => {
         finish();
         this.emit("disconnect", connectionId, cause.code);
@@ -508,9 +522,11 @@ export class LocalGateway extends EventEmitter {
         : this.routes.has("$default")
           ? "$default"
           : undefined;
-    this.log(
-      `message    ${connectionId} ${routeKey ?? "(no route)"} ${Buffer.byteLength(body)} bytes`,
-    );
+    this.log("message", {
+      connectionId,
+      routeKey: routeKey ?? null,
+      bytes: Buffer.byteLength(body),
+    });
     if (routeKey === undefined) {
       return this.deliver(connection, errorFrame("Forbidden", connectionId, requestId));
     }

@@ -118,8 +118,29 @@ function optionalSeconds(name: string, raw: string | undefined): number | undefi
 
 class UsageError extends Error {}
 
-function timestamp(): string {
-  return new Date().toISOString().slice(11, 19);
+/**
+ * Writes one log line to stdout as one JSON object: when, where from (`gateway`, `npm start`, or
+ * a function's name), then the entry. A line that is a JSON object (every line the gateway and
+ * the handlers log) keeps its fields; anything else a function prints (a runtime's warning, say)
+ * is kept as its `text`.
+ */
+function log(source: string, line: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    parsed = undefined;
+  }
+  const fields =
+    typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+      ? parsed
+      : { event: "output", text: line };
+  console.log(JSON.stringify({ time: new Date().toISOString(), source, ...fields }));
+}
+
+/** Logs an event of `npm start` itself (stopping, say). */
+function logEvent(event: string, fields: Record<string, unknown> = {}): void {
+  log("npm start", JSON.stringify({ event, ...fields }));
 }
 
 function printReady({ chat, page }: Running, stack: string, dataDir: string | undefined): void {
@@ -184,7 +205,8 @@ class PortInUse extends Error {}
 async function startAll(options: ReturnType<typeof parseCommandLine>): Promise<Running> {
   const chat = await startLocalChat({
     ...options,
-    log: (line) => console.log(`${timestamp()} ${line}`),
+    log: (line) => log("gateway", line),
+    functionLog: (line, functionName) => log(functionName, line),
   }).catch((err: unknown) => {
     throw inUse(err, `Port ${options.port} is in use: pick another with --port <n> or CHAT_PORT.`);
   });
@@ -232,17 +254,19 @@ async function main(): Promise<void> {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
-      console.log(`${signal} again: exiting without waiting for $disconnect.`);
+      logEvent("exiting", { signal, reason: "a second signal: not waiting for $disconnect" });
       process.exit(130);
     }
     stopping = true;
     const running = await starting;
     const open = running?.chat.gateway.connectionIds().length ?? 0;
-    console.log(
-      `\n${signal}: closing ${open} connection${open === 1 ? "" : "s"} (running $disconnect)...`,
-    );
+    logEvent("stopping", {
+      signal,
+      connections: open,
+      reason: "closing them, running $disconnect",
+    });
     await Promise.all([running?.page.close(), running?.chat.close()]);
-    console.log("Stopped.");
+    logEvent("stopped");
     process.exit(0);
   };
   process.on("SIGINT", (signal) => void stop(signal));

@@ -2,6 +2,7 @@ import * as fs from "fs/promises";
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as path from "path";
+import { describeError } from "../handlers/lib/log";
 
 /** What the page reads from `/config.json`: where to connect and how to route its actions. */
 export interface PageConfig {
@@ -75,7 +76,9 @@ export async function startPageServer(options: PageServerOptions): Promise<PageS
   const server = http.createServer((request, response) => {
     handle(request, response).catch((err: unknown) => {
       if (!response.headersSent) respond(response, 500, "text/plain", "Internal error\n");
-      console.error(err);
+      // One JSON object per line, as the rest of npm start's log.
+      const entry = { event: "page_request_failed", ...describeError(err) };
+      console.error(JSON.stringify({ time: new Date().toISOString(), source: "page", ...entry }));
     });
   });
 

@@ -142,8 +142,11 @@ for (const backend of dynamoBackends()) {
         if (status !== "any") assert.equal(sender.status ?? null, status, "the upgrade's answer");
         if (typeof status === "number" && status !== 101 && sender.status === status) {
           assert.ok(
-            gatewayLog.slice(logged).some((line) => line.includes(`refused ${status}`)) ||
-              status === 403, // a plain GET of the stage is an @connections request, not an upgrade
+            gatewayLog
+              .slice(logged)
+              .some((line) =>
+                new RegExp(`"event":"(connect|request)_refused","status":${status},`).test(line),
+              ) || status === 403, // a plain GET of the stage is an @connections request, not an upgrade
             `a log line for the refusal, in:\n${gatewayLog.slice(logged).join("\n")}`,
           );
         }

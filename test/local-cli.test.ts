@@ -37,12 +37,16 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
     const bob = track(startWscat(url));
     await alice.waitFor(/Connected \(press CTRL\+C to quit\)/, STARTUP_MS);
     await bob.waitFor(/Connected \(press CTRL\+C to quit\)/, STARTUP_MS);
-    await server.waitFor(/connect +\S+=\n[^]*connect +\S+=\n/);
+    const connected = /"source":"gateway","event":"connect","connectionId":"\S+="\}\n/;
+    await server.waitFor(new RegExp(`${connected.source}[^]*${connected.source}`));
 
     alice.write('{"action":"sendmessage", "data":"hello world"}\r');
     await alice.waitFor(/< hello world/);
     await bob.waitFor(/< hello world/);
-    await server.waitFor(/message +\S+= sendmessage \d+ bytes/);
+    await server.waitFor(
+      /"event":"message","connectionId":"\S+=","routeKey":"sendmessage","bytes":\d+/,
+    );
+    await server.waitFor(/"source":"message","event":"broadcast"/);
     assert.ok(
       !server.text.slice(banner).includes("hello world"),
       "the server logs no message bodies",
@@ -50,9 +54,19 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
 
     server.kill("SIGINT");
     assert.deepEqual(await server.exited, { code: 0, signal: null });
-    assert.match(server.text, /SIGINT: closing 2 connections/);
-    assert.equal(server.text.match(/disconnect \S+= 1001/g)?.length, 2);
-    assert.match(server.text, /Stopped\.\n$/);
+    assert.match(server.text, /"event":"stopping","signal":"SIGINT","connections":2,/);
+    assert.equal(
+      server.text.match(/"event":"disconnect","connectionId":"\S+=","code":1001/g)?.length,
+      2,
+    );
+    assert.match(server.text, /"event":"stopped"\}\n$/);
+    // After the banner, the log: one JSON object per line, each with its time and source.
+    const logLines = server.text.slice(banner).trim().split("\n");
+    for (const line of logLines) {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      assert.ok(typeof entry.time === "string" && typeof entry.source === "string", line);
+      assert.equal(typeof entry.event, "string", line);
+    }
     await alice.waitFor(/Disconnected \(code: 1001, reason: "Going away"\)/);
     await bob.waitFor(/Disconnected \(code: 1001, reason: "Going away"\)/);
   });
@@ -93,7 +107,10 @@ describe("npm start (local/main.ts) and the README walkthrough with wscat", func
     await server.waitFor(/Building the handler bundles/, STARTUP_MS);
     server.kill("SIGTERM");
     assert.deepEqual(await server.exited, { code: 0, signal: null });
-    assert.match(server.text, /SIGTERM: closing 0 connections[^]*Stopped\./);
+    assert.match(
+      server.text,
+      /"event":"stopping","signal":"SIGTERM","connections":0,[^]*"event":"stopped"/,
+    );
   });
 
   it("says which port is taken and exits 1 when the port is in use", async () => {

@@ -220,11 +220,9 @@ describe("local gateway (local/gateway.ts)", function () {
       for (const [method, headers, status, reason] of cases) {
         const what = `${method} ${JSON.stringify(headers)}`;
         assert.equal(await upgradeStatus(method, headers), status, what);
-        assert.match(
-          log.pop() ?? "",
-          new RegExp(`^connect +refused ${status}: .*${reason.source}`),
-          what,
-        );
+        const entry = JSON.parse(log.pop() ?? "{}") as Record<string, unknown>;
+        assert.deepEqual([entry.event, entry.status], ["connect_refused", status], what);
+        assert.match(String(entry.reason), reason, what);
       }
       assert.equal(harness.integrations.count("$connect"), 0);
       assert.deepEqual(harness.gateway.connectionIds(), []);
@@ -242,7 +240,9 @@ describe("local gateway (local/gateway.ts)", function () {
       const log: string[] = [];
       await harness.start(chatRoutes, { log: (line) => log.push(line) });
       assert.equal(await upgradeStatus("GET", HANDSHAKE, "/prod?token=secret"), 403);
-      assert.deepEqual(log, ["connect    refused 403: not this API's stage path"]);
+      assert.deepEqual(log, [
+        '{"event":"connect_refused","status":403,"reason":"not this API\'s stage path"}',
+      ]);
     });
 
     it("runs $disconnect and logs it when the client half-closes while $connect runs", async () => {
@@ -275,10 +275,7 @@ describe("local gateway (local/gateway.ts)", function () {
       assert.equal(event.requestContext.connectionId, connectionId);
       assert.equal(event.requestContext.disconnectStatusCode, 1006);
       assert.deepEqual(harness.gateway.connectionIds(), []);
-      assert.ok(
-        log.some((line) => line.startsWith(`disconnect ${connectionId} 1006`)),
-        log.join("\n"),
-      );
+      assertLogged(log, { event: "disconnect", connectionId, code: 1006 });
       socket.destroy();
     });
 
@@ -313,10 +310,7 @@ describe("local gateway (local/gateway.ts)", function () {
       await new Promise((resolve) => setTimeout(resolve, 200));
       release();
       await harness.integrations.next("$disconnect");
-      assert.ok(
-        log.some((line) => line.startsWith(`disconnect ${connectionId} 1006`)),
-        log.join("\n"),
-      );
+      assertLogged(log, { event: "disconnect", connectionId, code: 1006 });
       await within(PROMPTLY_MS, "the gateway to close", harness.gateway.close());
     });
 
@@ -341,10 +335,7 @@ describe("local gateway (local/gateway.ts)", function () {
       await within(PROMPTLY_MS, "the client's socket to close", gone);
       release();
       await harness.integrations.next("$disconnect");
-      assert.ok(
-        log.some((line) => line.startsWith(`disconnect ${connectionId} 1006`)),
-        log.join("\n"),
-      );
+      assertLogged(log, { event: "disconnect", connectionId, code: 1006 });
     });
   });
 
@@ -596,3 +587,12 @@ describe("local gateway (local/gateway.ts)", function () {
     });
   });
 });
+
+/** `log` holds a JSON line with (at least) `fields`. */
+function assertLogged(log: string[], fields: Record<string, unknown>): void {
+  const entries = log.map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.ok(
+    entries.some((entry) => Object.entries(fields).every(([key, value]) => entry[key] === value)),
+    `no ${JSON.stringify(fields)} in:\n${log.join("\n")}`,
+  );
+}
