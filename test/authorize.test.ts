@@ -5,6 +5,7 @@ import * as path from "path";
 import { accessTokenDigest, WebSocketAuthorizerEvent } from "../handlers/lib/access";
 import { LocalLambda, writeBundle } from "../local/lambda-runtime";
 import { TestIssuer } from "./support/oidc-issuer";
+import { eventually } from "./support/within";
 
 const METHOD_ARN = "arn:aws:execute-api:ap-northeast-1:123456789012:abc123/dev/$connect";
 const ACCESS_TOKEN = "s3cret-Access-Token-0123456789abcdef";
@@ -74,16 +75,15 @@ class Authorizer {
   }
 
   /** Waits (at most 2 s) for a logged line that contains `text`. */
-  async logged(text: string): Promise<string> {
-    const deadline = Date.now() + 2000;
-    for (;;) {
-      const line = this.logs.find((l) => l.includes(text));
-      if (line) return line;
-      if (Date.now() > deadline) {
-        throw new Error(`no log line with ${text} within 2 s; got:\n${this.logs.join("\n")}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+  logged(text: string): Promise<string> {
+    const logged = () => this.logs.join("\n") || "(nothing)";
+    return eventually(
+      `a log line with ${text}`,
+      () => this.logs.find((line) => line.includes(text)),
+      2_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; got:\n${logged()}`);
+    });
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,7 @@ import {
 } from "./support/dynamo";
 import { TestClient } from "./support/local-clients";
 import { OPCODE, RawFrame, RawWebSocket, ServerFrame } from "./support/raw-websocket";
-import { PROMPTLY_MS, STARTUP_MS, within } from "./support/within";
+import { eventually, PROMPTLY_MS, STARTUP_MS, within } from "./support/within";
 
 /**
  * The hostile-input corpus (test/hostile-input.json): what strangers send a chat on the public
@@ -165,10 +165,9 @@ for (const backend of dynamoBackends()) {
           await client?.close().catch(() => {});
           client?.destroy();
           await within(PROMPTLY_MS, "the sender's $disconnect", gone);
-          await within(
-            PROMPTLY_MS,
+          await eventually(
             "only the bystanders to be left connected",
-            until(() => chat.gateway.connectionIds().length === 2),
+            () => chat.gateway.connectionIds().length === 2,
           );
           await within(
             PROMPTLY_MS,
@@ -297,11 +296,7 @@ for (const backend of dynamoBackends()) {
         const frame = await next(`a close frame with ${expect.close}`);
         assert.equal(frame?.opcode, OPCODE.close, `a close frame, got ${summary(frame)}`);
         assert.equal(frame.payload.readUInt16BE(0), expect.close, "the close code");
-        await within(
-          PROMPTLY_MS,
-          "the gateway to end the connection",
-          until(() => !client.isOpen),
-        );
+        await eventually("the gateway to end the connection", () => !client.isOpen);
       }
       if (expect.reply !== undefined) {
         const frame = await next(`a ${expect.reply} reply`);
@@ -329,11 +324,7 @@ for (const backend of dynamoBackends()) {
       }
       if (expect.pongs !== undefined) {
         const pongs = expect.pongs;
-        await within(
-          PROMPTLY_MS,
-          `${pongs} pongs`,
-          until(() => client.pongs >= pongs),
-        );
+        await eventually(`${pongs} pongs`, () => client.pongs >= pongs);
         assert.equal(client.pongs, pongs);
       }
     }
@@ -374,9 +365,4 @@ function summary(frame: ServerFrame | undefined): string {
   if (!frame) return "the end of the connection";
   const text = frame.payload.subarray(0, 80).toString();
   return `opcode ${frame.opcode} "${text}"`;
-}
-
-/** Resolves once `condition()` holds, checking every few milliseconds. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }

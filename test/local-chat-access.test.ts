@@ -6,7 +6,7 @@ import * as path from "path";
 import { LocalChat, LocalChatOptions, startLocalChat } from "../local/chat";
 import { refusedUpgradeStatus, TestClient } from "./support/local-clients";
 import { TestIssuer } from "./support/oidc-issuer";
-import { PROMPTLY_MS, STARTUP_MS, within } from "./support/within";
+import { eventually, PROMPTLY_MS, STARTUP_MS, within } from "./support/within";
 
 /**
  * Access control and the message rate limit in local mode, end to end: the deployable bundles
@@ -73,12 +73,11 @@ class ChatUnderTest {
 
   /** Waits (a few seconds at most) for a logged line containing `text`. */
   async logged(text: string): Promise<void> {
-    const deadline = Date.now() + PROMPTLY_MS;
-    while (!this.logs.some((line) => line.includes(text))) {
-      if (Date.now() > deadline)
-        throw new Error(`no log line with "${text}":\n${this.logs.join("\n")}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await eventually(`a log line with "${text}"`, () =>
+      this.logs.some((line) => line.includes(text)),
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}:\n${this.logs.join("\n")}`);
+    });
   }
 
   /** No line logged anywhere holds any of `secrets`. */

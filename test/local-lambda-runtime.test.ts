@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { LocalLambda, LocalLambdaOptions } from "../local/lambda-runtime";
 import { CapturedLog } from "./support/captured-log";
-import { PROMPTLY_MS, within } from "./support/within";
+import { eventually, PROMPTLY_MS, within } from "./support/within";
 
 // A hand-written bundle: the runtime's contract is "an ES module exporting handler". Each
 // execution environment loads it once, so INSTANCE tells environments apart. A shared counter
@@ -247,11 +247,7 @@ describe("local Lambda runtime", () => {
         "an answer",
         lambda.invoke<Instance>({ instance: 1 }),
       );
-      await within(
-        PROMPTLY_MS,
-        "the idle environment to stop",
-        until(() => lambda!.environments === 0),
-      );
+      await eventually("the idle environment to stop", () => lambda!.environments === 0);
       const next = await within(PROMPTLY_MS, "an answer", lambda.invoke<Instance>({ instance: 1 }));
       assert.notEqual(next.instance, instance);
     });
@@ -273,11 +269,7 @@ describe("local Lambda runtime", () => {
       lambda = await start(10_000, undefined, { concurrency: 1 });
       const hold = new Int32Array(new SharedArrayBuffer(8));
       const held = lambda.invoke({ hold });
-      await within(
-        PROMPTLY_MS,
-        "the first invocation to run",
-        until(() => Atomics.load(hold, 1) === 1),
-      );
+      await eventually("the first invocation to run", () => Atomics.load(hold, 1) === 1);
       const waiting = Array.from({ length: 1000 }, () => lambda!.invoke({ instance: 1 }));
       await assert.rejects(lambda.invoke({ instance: 1 }), { name: "TooManyRequestsException" });
       Atomics.store(hold, 0, 1);
@@ -289,11 +281,7 @@ describe("local Lambda runtime", () => {
       lambda = await start(10_000, undefined, { concurrency: 1, maxWaitMs: 100 });
       const hold = new Int32Array(new SharedArrayBuffer(8));
       const held = lambda.invoke({ hold });
-      await within(
-        PROMPTLY_MS,
-        "the first invocation to run",
-        until(() => Atomics.load(hold, 1) === 1),
-      );
+      await eventually("the first invocation to run", () => Atomics.load(hold, 1) === 1);
       await assert.rejects(
         within(PROMPTLY_MS, "the waiting invocation's throttle", lambda.invoke({ hold })),
         { name: "TooManyRequestsException", message: /no execution environment came free/ },
@@ -312,11 +300,7 @@ describe("local Lambda runtime", () => {
       lambda = await start(timeoutMs, undefined, { concurrency: 1, maxWaitMs: 10_000 });
       const hold = new Int32Array(new SharedArrayBuffer(8));
       const held = lambda.invoke({ hold });
-      await within(
-        PROMPTLY_MS,
-        "the first invocation to run",
-        until(() => Atomics.load(hold, 1) === 1),
-      );
+      await eventually("the first invocation to run", () => Atomics.load(hold, 1) === 1);
       const askedAt = Date.now();
       const waiting = lambda.invoke<{ remaining: number }>({});
       await new Promise((resolve) => setTimeout(resolve, waitMs));
@@ -356,11 +340,7 @@ describe("local Lambda runtime", () => {
         lambda.invoke({ tick }),
         lambda.invoke({ instance: 1 }),
       ]);
-      await within(
-        PROMPTLY_MS,
-        "the running invocation to start",
-        until(() => Atomics.load(tick, 0) > 0),
-      );
+      await eventually("the running invocation to start", () => Atomics.load(tick, 0) > 0);
       await lambda.close();
       for (const outcome of await outcomes) {
         assert.equal(outcome.status, "rejected");
@@ -370,8 +350,3 @@ describe("local Lambda runtime", () => {
     });
   });
 });
-
-/** Resolves once `condition()` holds, checking every few milliseconds. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}

@@ -21,3 +21,25 @@ export function within<T>(ms: number, what: string, promise: Promise<T>): Promis
   });
   return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
 }
+
+// How often `eventually` checks its condition.
+const CHECK_EVERY_MS = 5;
+
+/**
+ * Waits until `condition()` gives something truthy (checked every few milliseconds) and resolves
+ * with it, or rejects `timed out after <ms> ms waiting for <what>` and stops checking. Name
+ * `what` as the failure should read: "only the bystanders to be left connected".
+ */
+export async function eventually<T>(
+  what: string,
+  condition: () => T | Promise<T>,
+  ms: number = PROMPTLY_MS,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, CHECK_EVERY_MS));
+  }
+}
