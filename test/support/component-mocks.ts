@@ -50,6 +50,42 @@ export interface RecordedResource {
   aliasTypes: string[];
   /** The inputs a deployed resource keeps at their first values (`ignoreChanges`). */
   ignoreChanges: string[];
+  /** Its URN, as the engine names it (`urnOf`). */
+  urn: string;
+  /** Its aliases as the SDK sent them: specs, fields left unset meaning "as now". */
+  aliases: AliasSpec[];
+}
+
+/** One alias as registered (pulumi/alias.proto's `Alias.Spec`); unset fields are undefined. */
+export interface AliasSpec {
+  name?: string;
+  type?: string;
+  stack?: string;
+  project?: string;
+  parentUrn?: string;
+  noParent?: boolean;
+}
+
+/**
+ * The URN of a resource named `name` of type `type` under the parent whose URN is `parentUrn`,
+ * by the SDK's own rule (createUrn, sdk/nodejs/resource.ts): the parent's qualified type, `$`,
+ * the resource's type; the root stack's type is no prefix. The mock monitor keeps only the
+ * parent's last type, so the record computes URNs itself.
+ */
+export function urnOf(
+  name: string,
+  type: string,
+  parentUrn?: string,
+  stack = STACK,
+  project = PROJECT,
+): string {
+  const root = `urn:pulumi:${stack}::${project}::`;
+  let prefix = root;
+  if (parentUrn) {
+    prefix = parentUrn.substring(0, parentUrn.lastIndexOf("::")) + "$";
+    if (prefix.endsWith("::pulumi:pulumi:Stack$")) prefix = root;
+  }
+  return `${prefix}${type}::${name}`;
 }
 
 export class ProgramRecord {
@@ -208,6 +244,27 @@ export async function startProgram(
   const monitor = pulumi.runtime.getMonitor() as any;
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, callback: unknown) => {
+    const parentUrn: string = req.getParent();
+    const parentName = parentUrn ? nameOf(parentUrn) : undefined;
+    // The mock's parent URN is short of the parent's qualified type: take the recorded one.
+    const parentType = parentUrn ? parentUrn.split("::")[2].split("$").pop() : undefined;
+    const parentRecord = record.resources.find(
+      (r) => r.name === parentName && r.type === parentType,
+    );
+    const aliases: AliasSpec[] = (req.getAliasesList() as any[]).flatMap((alias) => {
+      const spec = alias.getSpec();
+      if (!spec) return [];
+      return [
+        {
+          name: spec.getName() || undefined,
+          type: spec.getType() || undefined,
+          stack: spec.getStack() || undefined,
+          project: spec.getProject() || undefined,
+          parentUrn: spec.getParenturn() || undefined,
+          noParent: spec.getNoparent() || undefined,
+        },
+      ];
+    });
     const resource: RecordedResource = {
       type: req.getType(),
       name: req.getName(),
@@ -219,6 +276,13 @@ export async function startProgram(
         .map((alias) => alias.getSpec()?.getType())
         .filter((type): type is string => Boolean(type)),
       ignoreChanges: req.getIgnorechangesList() as string[],
+      urn: urnOf(
+        req.getName(),
+        req.getType(),
+        parentRecord?.urn ?? (parentUrn || undefined),
+        stack,
+      ),
+      aliases,
     };
     record.resources.push(resource);
     pending.set(`${resource.type}::${resource.name}`, resource);
