@@ -1,9 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { Grant } from "../handlers/routes";
 
 /**
- * IAM grants, one small function per need, each the narrowest statement for it. The component
- * lists which grants each Lambda gets, so a function's whole permission set reads in one place.
+ * IAM grants, one small function per need, each the narrowest statement for it. The route table
+ * (handlers/routes.ts) lists which grants each Lambda gets, by intent, so a function's whole
+ * permission set reads in one place; `statementsFor` turns that list into these statements.
  */
 
 export interface PolicyStatement {
@@ -112,4 +114,33 @@ export function allowWriteLogs(logGroup: aws.cloudwatch.LogGroup): PolicyStateme
     Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
     Resource: pulumi.interpolate`${logGroup.arn}:*`,
   };
+}
+
+/** What the grants are granted on: the chat's own resources. */
+export interface GrantTargets {
+  table: aws.dynamodb.Table;
+  /** The connections table's room index. */
+  roomIndex: string;
+  historyTable: aws.dynamodb.Table;
+  api: aws.apigatewayv2.Api;
+  stageName: pulumi.Input<string>;
+  /** The tables' customer-managed key; undefined: DynamoDB's own, which needs no grant. */
+  kmsKeyArn?: pulumi.Input<string>;
+}
+
+const STATEMENTS: Record<Grant, (on: GrantTargets) => PolicyStatement[]> = {
+  putConnection: ({ table }) => [allowPutConnection(table)],
+  deleteConnection: ({ table }) => [allowDeleteConnection(table)],
+  getConnection: ({ table }) => [allowGetConnection(table)],
+  queryRoom: ({ table, roomIndex }) => [allowQueryRoom(table, roomIndex)],
+  updateRateLimit: ({ table }) => [allowUpdateRateLimit(table)],
+  keepMessage: ({ historyTable }) => [allowKeepMessage(historyTable)],
+  readHistory: ({ historyTable }) => [allowReadHistory(historyTable)],
+  tableKey: ({ kmsKeyArn }) => (kmsKeyArn === undefined ? [] : [allowTableKey(kmsKeyArn)]),
+  postToConnections: ({ api, stageName }) => [allowPostToConnections(api, stageName)],
+};
+
+/** The statements that allow `grants` (handlers/routes.ts) on `on`, in the same order. */
+export function statementsFor(grants: readonly Grant[], on: GrantTargets): PolicyStatement[] {
+  return grants.flatMap((grant) => STATEMENTS[grant](on));
 }

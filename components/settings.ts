@@ -9,10 +9,13 @@ import {
 } from "../handlers/lib/config";
 import { DEFAULT_RATE_LIMIT, RateLimit } from "../handlers/lib/rate-limit";
 import {
+  AUTHORIZER,
   DEFAULT_MESSAGE_ROUTE,
   DEFAULT_ROUTE_SELECTION_EXPRESSION,
   HANDLER_NAMES,
+  HandlerName,
   RESERVED_ROUTE_KEYS,
+  ROUTES,
   routeKeyPath,
 } from "../handlers/routes";
 import type {
@@ -49,31 +52,16 @@ export type LambdaArchitecture = (typeof LambdaArchitecture)[keyof typeof Lambda
 export const DEFAULT_THROTTLE: Required<WebSocketChatThrottle> = { burstLimit: 100, rateLimit: 50 };
 export const DEFAULT_LAMBDA_RUNTIME = "nodejs24.x";
 export const DEFAULT_LAMBDA_ARCHITECTURE: LambdaArchitecture = LambdaArchitecture.Arm64;
-// The broadcast is CPU-bound and single-threaded: 1769 MB is one full vCPU, the most it can use.
-// CPU per delivery is then the same cost at any size, and reach within 29 s is highest
-// (docs/scaling.md, from `npm run bench`).
-export const DEFAULT_MEMORY_MB: PerHandler<number> = {
-  connect: 256,
-  disconnect: 256,
-  message: 1769,
-  history: 256,
-  who: 256,
-  default: 256,
-};
-// API Gateway's integration timeout is 29 s: the broadcast may use all of it. The others do
-// a DynamoDB call or two and a post or a few.
-export const DEFAULT_TIMEOUT_SECONDS: PerHandler<number> = {
-  connect: 10,
-  disconnect: 10,
-  message: 29,
-  history: 10,
-  who: 10,
-  default: 10,
-};
+// Each function's memory and timeout: the route table's (handlers/routes.ts says why).
+export const DEFAULT_MEMORY_MB: PerHandler<number> = perHandlerOf(
+  (handler) => ROUTES[handler].memoryMb,
+);
+export const DEFAULT_TIMEOUT_SECONDS: PerHandler<number> = perHandlerOf(
+  (handler) => ROUTES[handler].timeoutSeconds,
+);
 export const DEFAULT_LOG_RETENTION_DAYS = 14;
-// The authorizer checks one token: a hash, or a signature against cached keys.
-export const AUTHORIZER_MEMORY_MB = 256;
-export const AUTHORIZER_TIMEOUT_SECONDS = 10;
+export const AUTHORIZER_MEMORY_MB = AUTHORIZER.memoryMb;
+export const AUTHORIZER_TIMEOUT_SECONDS = AUTHORIZER.timeoutSeconds;
 /** Access tokens shorter than this are too easy to guess, even at the stage's throttle. */
 export const MIN_ACCESS_TOKEN_LENGTH = 16;
 
@@ -285,6 +273,13 @@ export function checkAccessToken(token: string): string {
     );
   }
   return token;
+}
+
+/** A value for each handler, in the route table's order. */
+function perHandlerOf<T>(value: (handler: HandlerName) => T): PerHandler<T> {
+  return Object.fromEntries(
+    HANDLER_NAMES.map((handler) => [handler, value(handler)]),
+  ) as PerHandler<T>;
 }
 
 /** `defaults`, with each handler's value replaced where `overrides` sets one, each checked. */

@@ -15,7 +15,9 @@ import {
   ChatRoute,
   chatRoutes,
   FunctionName,
+  GrantConditions,
   HandlerName,
+  ROUTES,
 } from "../handlers/routes";
 import { BUNDLE_FILE_NAME, BUNDLE_HANDLER, bundleHandler } from "../handlers/bundle";
 import {
@@ -31,19 +33,12 @@ import {
   resolveSettings,
 } from "./settings";
 import {
-  allowDeleteConnection,
-  allowPostToConnections,
-  allowPutConnection,
-  allowGetConnection,
-  allowKeepMessage,
-  allowQueryRoom,
-  allowReadHistory,
-  allowTableKey,
-  allowUpdateRateLimit,
   allowWriteLogs,
+  GrantTargets,
   LAMBDA_ASSUME_ROLE_POLICY,
   policyDocument,
   PolicyStatement,
+  statementsFor,
 } from "./permissions";
 
 export { LambdaArchitecture };
@@ -365,6 +360,15 @@ export interface WebSocketChatHandlers {
   default: WebSocketChatRouteHandler;
 }
 
+/** Compiles only when `A` and `B` have the same keys. */
+type SameKeys<A extends Record<keyof B, unknown>, B extends Record<keyof A, unknown>> = [A, B];
+// The interfaces other languages read, held to the route table (handlers/routes.ts): a route
+// added there without its lines here, or the reverse, does not compile.
+export type HandlerInterfacesMatchRouteTable = [
+  SameKeys<Required<WebSocketChatPerHandler>, PerHandler<number>>,
+  SameKeys<WebSocketChatHandlers, PerHandler<WebSocketChatRouteHandler>>,
+];
+
 /** The `$connect` authorizer and what it is made of. */
 interface ChatAuthorizer {
   /** The API Gateway REQUEST authorizer, attached to `$connect`. */
@@ -447,46 +451,25 @@ export class WebSocketChat extends pulumi.ComponentResource {
     const parent = this;
 
     const table = createTable("connections", CONNECTIONS_TABLE);
-    const roomIndex = CONNECTIONS_TABLE.index!.name;
     // Always there (an empty on-demand table costs nothing), so that turning retention to 0
     // and back never replaces it. With retention 0 no function may read or write it.
     const historyTable = createTable("room-history", HISTORY_TABLE);
-    const keepsHistory = history.retentionSeconds > 0;
     const api = createApi();
     // For the functions, which exist before the stage does (the stage waits for every route).
     const managementEndpoint = managementEndpointOf(api, stageName);
-    // The table's customer-managed key, for the functions that use the table (none without one).
-    const tableKey = kmsKeyArn === undefined ? [] : [allowTableKey(kmsKeyArn)];
-    // Join and leave notices: read the room, post to its chat.v1 members.
-    const tellRoom = presence.notices
-      ? [allowQueryRoom(table, roomIndex), allowPostToConnections(api, stageName)]
-      : [];
-    // Each function's whole permission set, besides writing its own logs.
-    const grants: PerHandler<PolicyStatement[]> = {
-      connect: [allowPutConnection(table), ...tableKey, ...tellRoom],
-      disconnect: [allowDeleteConnection(table), ...tableKey, ...tellRoom],
-      message: [
-        allowGetConnection(table),
-        allowQueryRoom(table, roomIndex),
-        allowDeleteConnection(table),
-        ...(keepsHistory ? [allowKeepMessage(historyTable)] : []),
-        ...tableKey,
-        allowPostToConnections(api, stageName),
-        ...(isRateLimited(messageRateLimit) ? [allowUpdateRateLimit(table)] : []),
-      ],
-      history: [
-        allowGetConnection(table),
-        ...(keepsHistory ? [allowReadHistory(historyTable)] : []),
-        ...tableKey,
-        allowPostToConnections(api, stageName),
-      ],
-      who: [
-        allowGetConnection(table),
-        allowQueryRoom(table, roomIndex),
-        ...tableKey,
-        allowPostToConnections(api, stageName),
-      ],
-      default: [allowGetConnection(table), ...tableKey, allowPostToConnections(api, stageName)],
+    // Each function's whole permission set, besides writing its own logs: the route table's.
+    const grantTargets: GrantTargets = {
+      table,
+      roomIndex: CONNECTIONS_TABLE.index!.name,
+      historyTable,
+      api,
+      stageName,
+      kmsKeyArn,
+    };
+    const grantConditions: GrantConditions = {
+      keepsHistory: history.retentionSeconds > 0,
+      presenceNotices: presence.notices,
+      rateLimited: isRateLimited(messageRateLimit),
     };
     const authorizer = isOpen(access) ? undefined : createAuthorizer(access);
     // One route per handler (handlers/routes.ts), so the handler names the route's resources.
@@ -610,7 +593,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
     /** One route: its function, and the wiring to the API. */
     function createRouteHandler({ routeKey, handler }: ChatRoute): WebSocketChatRouteHandler {
       const prefix = `${name}-${handler}`;
-      const created = createFunction(handler, grants[handler], {
+      const grants = ROUTES[handler].grants(grantConditions);
+      const created = createFunction(handler, statementsFor(grants, grantTargets), {
         memorySize: lambda.memorySize[handler],
         timeout: lambda.timeout[handler],
         // Every route's function gets the same settings: each reads only what it uses.

@@ -3,7 +3,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { IDLE_TIMEOUT_MS, MAX_CONNECTION_MS, MAX_FRAME_BYTES } from "../handlers/lib/limits";
 import { actionMessage, exampleMessage } from "../handlers/lib/message";
-import { HISTORY_ROUTE, WHO_ROUTE } from "../handlers/routes";
+import { FIXED_ACTIONS } from "../handlers/routes";
 import { isOpen } from "../components/settings";
 import { DEFAULT_PORT, DEFAULT_STACK, LocalChat, localAccess, startLocalChat } from "./chat";
 import { DEFAULT_CONCURRENCY } from "./lambda-runtime";
@@ -168,7 +168,9 @@ function printReady({ chat, page }: Running, stack: string, dataDir: string | un
       "",
       "Rooms, names and JSON frames (README: Rooms, names, history and who):",
       `  npx wscat -c '${chat.url}?room=red&name=Ann${isOpen(chat.settings.access) ? "" : "&token=<token>"}' -s chat.v1`,
-      `  > ${action(HISTORY_ROUTE)}   > ${action(WHO_ROUTE)}`,
+      `  ${Object.values(FIXED_ACTIONS)
+        .map((routeKey) => `> ${action(routeKey)}`)
+        .join("   ")}`,
       "",
       "Press Ctrl-C to stop.",
     ].join("\n"),

@@ -3,8 +3,9 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import * as path from "path";
 import { describeError } from "../handlers/lib/log";
+import { FIXED_ACTIONS } from "../handlers/routes";
 
-/** What the page reads from `/config.json`: where to connect and how to route its actions. */
+/** What the page is told of the chat by whoever starts the page server. */
 export interface PageConfig {
   /** The chat's `ws://` or `wss://` URL, without a query. */
   url: string;
@@ -16,6 +17,15 @@ export interface PageConfig {
   maxFrameBytes: number;
   /** How long the gateway lets a connection sit idle: the page speaks up before then. */
   idleTimeoutSeconds: number;
+}
+
+/**
+ * What the page reads from `/config.json`: where to connect and how to route its actions. The
+ * route keys of the chat's own actions come from the route table, which the page never copies.
+ */
+export interface ServedPageConfig extends PageConfig {
+  /** The chat's own actions' route keys, by handler: `{ "history": "history", "who": "who" }`. */
+  actions: Readonly<Record<string, string>>;
 }
 
 export interface PageServerOptions {
@@ -93,7 +103,8 @@ export async function startPageServer(options: PageServerOptions): Promise<PageS
     }
     const pathname = (request.url ?? "/").split("?", 1)[0];
     if (pathname === "/config.json") {
-      const body = JSON.stringify(options.config(requestHost), null, 2) + "\n";
+      const served: ServedPageConfig = { ...options.config(requestHost), actions: FIXED_ACTIONS };
+      const body = JSON.stringify(served, null, 2) + "\n";
       return respond(response, 200, "application/json; charset=utf-8", body, request.method);
     }
     const entry = Object.hasOwn(FILES, pathname) ? FILES[pathname] : undefined;

@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import { bundleHandler } from "../handlers/bundle";
 import { WebSocketChat, WebSocketChatArgs } from "../components/web-socket-chat";
 import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
-import { HANDLER_NAMES, HandlerName } from "../handlers/routes";
+import { HANDLER_NAMES, HandlerName, routeKeyOf } from "../handlers/routes";
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_SECONDS } from "../components/settings";
 import {
   ACCOUNT,
   finishProgram,
@@ -18,14 +19,9 @@ const TABLE_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-connections-
 const HISTORY_TABLE_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/chat-room-history-7f3a2b1`;
 const logStreamsArn = (handler: HandlerName) =>
   `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${functionInputs(handler).name}:*`;
-const DEFAULT_ROUTE_KEYS: Record<HandlerName, string> = {
-  connect: "$connect",
-  disconnect: "$disconnect",
-  message: "sendmessage",
-  history: "history",
-  who: "who",
-  default: "$default",
-};
+const DEFAULT_ROUTE_KEYS = Object.fromEntries(
+  HANDLER_NAMES.map((handler) => [handler, routeKeyOf(handler)]),
+) as Record<HandlerName, string>;
 
 let record: ProgramRecord;
 let chat: WebSocketChat;
@@ -477,10 +473,17 @@ describe("WebSocketChat component", () => {
         );
         assert.equal(record.named(`chat-${handler}-logs`).inputs.retentionInDays, 30);
       }
-      const memory = HANDLER_NAMES.map((h) => functionInputs(h).memorySize);
-      const timeouts = HANDLER_NAMES.map((h) => functionInputs(h).timeout);
-      assert.deepEqual(memory, [512, 256, 3008, 512, 256, 256], HANDLER_NAMES.join(", "));
-      assert.deepEqual(timeouts, [10, 10, 20, 15, 10, 5], HANDLER_NAMES.join(", "));
+      const memory = Object.fromEntries(
+        HANDLER_NAMES.map((h) => [h, functionInputs(h).memorySize]),
+      );
+      const timeouts = Object.fromEntries(HANDLER_NAMES.map((h) => [h, functionInputs(h).timeout]));
+      assert.deepEqual(memory, { ...DEFAULT_MEMORY_MB, message: 3008, connect: 512, history: 512 });
+      assert.deepEqual(timeouts, {
+        ...DEFAULT_TIMEOUT_SECONDS,
+        message: 20,
+        default: 5,
+        history: 15,
+      });
       assert.equal(functionInputs("history").environment.variables.HISTORY_LIMIT, "20");
       assert.equal(
         functionInputs("message").environment.variables.HISTORY_RETENTION_SECONDS,

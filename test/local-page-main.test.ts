@@ -38,6 +38,8 @@ describe("npm run page (local/page-main.ts): the page alone, pointed at a deploy
       messageRoute: "sendmessage",
       maxFrameBytes: 32 * 1024,
       idleTimeoutSeconds: 600,
+      // The chat's own actions, from the route table.
+      actions: { history: "history", who: "who" },
     });
     const html = await fetch(address, { signal: AbortSignal.timeout(PROMPTLY_MS) });
     assert.equal(html.status, 200);

@@ -9,6 +9,7 @@ const CONFIG = {
   messageRoute: "sendmessage",
   maxFrameBytes: 32768,
   idleTimeoutSeconds: 600,
+  actions: { history: "history", who: "who" },
 };
 
 function settings(query: string, config: object = CONFIG, remembered = {}) {

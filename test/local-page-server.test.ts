@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
+import { chatRoutes, DEFAULT_MESSAGE_ROUTE } from "../handlers/routes";
 import { PageConfig, PageServer, gatewayUrlFor, startPageServer } from "../local/page-server";
 
 const PAGE_DIR = path.resolve(__dirname, "..", "local", "page");
@@ -94,14 +95,21 @@ describe("local/page-server.ts: the chat page over HTTP", function () {
     }
   });
 
-  it("answers /config.json from the config function, told the host name the browser used", async () => {
+  it("answers /config.json from the config function and the route table, told the host name the browser used", async () => {
     hostsAsked.length = 0;
     const answer = await request(server.port, "/config.json", {
       host: `localhost:${server.port}`,
     });
     assert.equal(answer.status, 200);
     assert.equal(answer.headers["content-type"], "application/json; charset=utf-8");
-    assert.deepEqual(JSON.parse(answer.body), CONFIG);
+    assert.deepEqual(JSON.parse(answer.body), {
+      ...CONFIG,
+      actions: Object.fromEntries(
+        chatRoutes()
+          .filter(({ routeKey }) => !routeKey.startsWith("$") && routeKey !== DEFAULT_MESSAGE_ROUTE)
+          .map(({ handler, routeKey }) => [handler, routeKey]),
+      ),
+    });
     assert.deepEqual(hostsAsked, ["localhost"]);
   });
 

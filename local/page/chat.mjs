@@ -1,9 +1,7 @@
 // The chat page: joins a room over chat.v1 and shows it. Text from the network only ever
 // reaches the page through textContent, never as HTML.
 import {
-  HISTORY_ROUTE,
   SUBPROTOCOL,
-  WHO_ROUTE,
   actionFrame,
   connectUrl,
   displayText,
@@ -217,8 +215,8 @@ function connect() {
     openedWithSettings = true;
     ui.tokenForm.hidden = true;
     setStatus("connected", `Connected to ${settings.room} as ${settings.name}`);
-    sendFrame(actionFrame(settings.actionPath, HISTORY_ROUTE));
-    sendFrame(actionFrame(settings.actionPath, WHO_ROUTE));
+    sendFrame(actionFrame(settings.actionPath, settings.actions.history));
+    sendFrame(actionFrame(settings.actionPath, settings.actions.who));
   });
   ws.addEventListener("message", (event) => {
     if (socket === ws && typeof event.data === "string") receive(event.data);
@@ -474,7 +472,7 @@ function sendFrame(frame) {
   keepaliveTimer = setTimeout(
     () => {
       if (socket?.readyState === WebSocket.OPEN)
-        sendFrame(actionFrame(settings.actionPath, WHO_ROUTE));
+        sendFrame(actionFrame(settings.actionPath, settings.actions.who));
     },
     Math.max(1000, settings.idleTimeoutMs * 0.9),
   );

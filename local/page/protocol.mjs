@@ -3,9 +3,6 @@
 
 /** The subprotocol that makes the server send typed JSON frames. */
 export const SUBPROTOCOL = "chat.v1";
-/** Route keys of the two replies only the sender gets. */
-export const HISTORY_ROUTE = "history";
-export const WHO_ROUTE = "who";
 export const DEFAULT_ROOM = "general";
 export const DEFAULT_NAME = "anonymous";
 
@@ -79,10 +76,21 @@ export function resolveSettings(config, search, remembered = {}) {
     name,
     actionPath: actionPath ?? ["action"],
     messageRoute,
+    // The route keys of the chat's own actions (`history`, `who`), as the server's table has them.
+    actions: actionsOf(config.actions),
     maxFrameBytes: positive(config.maxFrameBytes),
     idleTimeoutMs: positive(config.idleTimeoutSeconds) * 1000,
     problems,
   };
+}
+
+function actionsOf(actions) {
+  for (const action of ["history", "who"]) {
+    if (typeof actions?.[action] !== "string" || actions[action] === "") {
+      throw new Error(`config.json lacks the route key of the ${action} action`);
+    }
+  }
+  return actions;
 }
 
 function positive(value) {
