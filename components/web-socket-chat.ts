@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "crypto";
 import { accessTokenDigest } from "../handlers/lib/access";
-import { authorizerEnvironment, handlerEnvironment } from "../handlers/lib/config";
+import { authorizerEnvironment } from "../handlers/lib/config";
 import { isRateLimited } from "../handlers/lib/rate-limit";
 import {
   CONNECTIONS_TABLE,
@@ -32,6 +32,7 @@ import {
   LambdaArchitecture,
   resolveSettings,
 } from "./settings";
+import { handlerEnvironment } from "./environment";
 import {
   allowWriteLogs,
   GrantTargets,
@@ -431,11 +432,11 @@ export class WebSocketChat extends pulumi.ComponentResource {
       pulumi.mergeOptions(opts, { aliases: [{ type: "chat:index:WebSocketChat" }] }),
     );
 
+    const settings = resolveSettings(plainWhereNeeded(args), pulumi.getStack());
     const {
       stageName,
       routeSelectionExpression,
       messageRoute,
-      connectionTtlSeconds,
       throttle,
       lambda,
       logRetentionDays,
@@ -445,7 +446,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
       tags,
       messageRateLimit,
       access,
-    } = resolveSettings(plainWhereNeeded(args), pulumi.getStack());
+    } = settings;
     // The steps below are function declarations (SST's layout), which have no `this` of their own.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const parent = this;
@@ -598,18 +599,10 @@ export class WebSocketChat extends pulumi.ComponentResource {
         memorySize: lambda.memorySize[handler],
         timeout: lambda.timeout[handler],
         // Every route's function gets the same settings: each reads only what it uses.
-        environment: handlerEnvironment<pulumi.Input<string>>({
-          tableName: table.name,
-          managementEndpoint,
-          connectionTtlSeconds,
-          messageRoute,
-          routeSelectionExpression,
-          messageRateLimit,
+        environment: handlerEnvironment<pulumi.Input<string>>(settings, {
+          connectionsTableName: table.name,
           historyTableName: historyTable.name,
-          historyRetentionSeconds: history.retentionSeconds,
-          historyLimit: history.limit,
-          presenceNotices: presence.notices,
-          presenceNameLimit: presence.nameLimit,
+          managementEndpoint,
         }),
       });
       const permission = new aws.lambda.Permission(

@@ -10,7 +10,8 @@ import {
   resolveSettings,
 } from "../components/settings";
 import { accessTokenDigest, JwtSettings } from "../handlers/lib/access";
-import { AccessControl, authorizerEnvironment, handlerEnvironment } from "../handlers/lib/config";
+import { handlerEnvironment } from "../components/environment";
+import { AccessControl, authorizerEnvironment } from "../handlers/lib/config";
 import { CONNECTIONS_TABLE, HISTORY_TABLE } from "../handlers/lib/tables";
 import { AUTHORIZER_HANDLER, FunctionName, HandlerName, chatRoutes } from "../handlers/routes";
 import { LOCAL_AWS_ENV, LocalDynamo, ensureTable, startLocalDynamo } from "./dynamo";
@@ -222,18 +223,10 @@ export async function startLocalChat(options: LocalChatOptions = {}): Promise<Lo
     });
 
     const environment: Record<string, string> = {
-      ...handlerEnvironment({
-        tableName: LOCAL_TABLE_NAME,
-        managementEndpoint: gateway.managementEndpoint,
-        connectionTtlSeconds: settings.connectionTtlSeconds,
-        messageRoute,
-        routeSelectionExpression,
-        messageRateLimit: settings.messageRateLimit,
+      ...handlerEnvironment(settings, {
+        connectionsTableName: LOCAL_TABLE_NAME,
         historyTableName: LOCAL_HISTORY_TABLE_NAME,
-        historyRetentionSeconds: settings.history.retentionSeconds,
-        historyLimit: settings.history.limit,
-        presenceNotices: settings.presence.notices,
-        presenceNameLimit: settings.presence.nameLimit,
+        managementEndpoint: gateway.managementEndpoint,
       }),
       // The SDK's standard per-service endpoint override: the handlers need no local code path.
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,

@@ -35,41 +35,6 @@ export const ENV = {
   pageSize: "QUERY_PAGE_SIZE",
 } as const;
 
-/** What the handlers are told about their chat, whoever runs them (the component, local mode). */
-export interface HandlerSettings<Value> {
-  tableName: Value;
-  managementEndpoint: Value;
-  connectionTtlSeconds: number;
-  messageRoute: string;
-  routeSelectionExpression: string;
-  messageRateLimit: RateLimit;
-  historyTableName: Value;
-  historyRetentionSeconds: number;
-  historyLimit: number;
-  presenceNotices: boolean;
-  presenceNameLimit: number;
-}
-
-/** The handlers' environment variables for `settings`: one place, so no runner forgets one. */
-export function handlerEnvironment<Value>(
-  settings: HandlerSettings<Value>,
-): Record<string, Value | string> {
-  return {
-    [ENV.tableName]: settings.tableName,
-    [ENV.managementEndpoint]: settings.managementEndpoint,
-    [ENV.connectionTtlSeconds]: String(settings.connectionTtlSeconds),
-    [ENV.messageRoute]: settings.messageRoute,
-    [ENV.routeSelectionExpression]: settings.routeSelectionExpression,
-    [ENV.rateLimitBurst]: String(settings.messageRateLimit.burst),
-    [ENV.rateLimitPerSecond]: String(settings.messageRateLimit.perSecond),
-    [ENV.historyTableName]: settings.historyTableName,
-    [ENV.historyRetentionSeconds]: String(settings.historyRetentionSeconds),
-    [ENV.historyLimit]: String(settings.historyLimit),
-    [ENV.presenceNotices]: String(settings.presenceNotices),
-    [ENV.presenceNameLimit]: String(settings.presenceNameLimit),
-  };
-}
-
 /**
  * Who may connect: clients that present the shared token (of which the authorizer holds only
  * the SHA-256), or a JWT from the OIDC issuer for the audience, or either when both are set.
