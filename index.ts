@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { chatArgsFromConfig } from "./components/config";
+import { chatArgsFromConfig } from "./components/stack-config";
 import { WebSocketChat } from "./components/web-socket-chat";
 
 // Every key is optional; Pulumi.yaml documents each one and its default. Local mode reads the

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { pathToFileURL } from "url";
-import { ENV, pageSize, requireEnv } from "../handlers/lib/config";
+import { ENV, pageSize, requireEnv } from "../handlers/lib/environment";
 import { DEFAULT_MESSAGE_ROUTE } from "../handlers/routes";
 import { Cost, measure } from "./measure";
 import { serve } from "./rpc";

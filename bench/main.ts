@@ -3,7 +3,7 @@ import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
 import { MAX_IN_FLIGHT } from "../handlers/lib/pool-poster";
-import { ENV } from "../handlers/lib/config";
+import { ENV } from "../handlers/lib/environment";
 import { HANDLER_NAMES } from "../handlers/routes";
 import { writeBundle } from "../local/lambda-runtime";
 import { localCertificate } from "../local/certificate";

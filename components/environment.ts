@@ -1,4 +1,4 @@
-import { ENV } from "../handlers/lib/config";
+import { ENV } from "../handlers/lib/environment";
 import type { ChatSettings } from "./settings";
 
 /**

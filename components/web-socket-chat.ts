@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { randomBytes } from "crypto";
 import { accessTokenDigest } from "../handlers/lib/access";
-import { authorizerEnvironment } from "../handlers/lib/config";
+import { authorizerEnvironment } from "../handlers/lib/environment";
 import { isRateLimited } from "../handlers/lib/rate-limit";
 import {
   CONNECTIONS_TABLE,

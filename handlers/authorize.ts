@@ -9,7 +9,7 @@ import {
   SharedTokenCheck,
   WebSocketAuthorizerEvent,
 } from "./lib/access";
-import { ENV, requireEnv } from "./lib/config";
+import { ENV, requireEnv } from "./lib/environment";
 import { describeError, logError, logInfo } from "./lib/log";
 
 /**

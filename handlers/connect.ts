@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResultV2 } from "aws-lambda";
-import { connectionStore } from "./lib/clients";
-import { connectionTtlSeconds, presenceNotices } from "./lib/config";
+import { connectionStore } from "./lib/container";
+import { connectionTtlSeconds, presenceNotices } from "./lib/environment";
 import { invocationDeadline } from "./lib/deadline";
 import { CHAT_PROTOCOL } from "./lib/connection-store";
 import { joinedFrame } from "./lib/frames";

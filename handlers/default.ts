@@ -1,4 +1,4 @@
-import { messageShape } from "./lib/clients";
+import { messageShape } from "./lib/container";
 import { unroutableReason } from "./lib/message";
 import { anyoneRoute } from "./lib/route-handler";
 

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
-import { connectionStore } from "./lib/clients";
-import { presenceNotices } from "./lib/config";
+import { connectionStore } from "./lib/container";
+import { presenceNotices } from "./lib/environment";
 import { invocationDeadline } from "./lib/deadline";
 import { leftFrame } from "./lib/frames";
 import { describeError, logError } from "./lib/log";

@@ -1,5 +1,5 @@
-import { historyStore } from "./lib/clients";
-import { historyLimit } from "./lib/config";
+import { historyStore } from "./lib/container";
+import { historyLimit } from "./lib/environment";
 import { historyFrames } from "./lib/frames";
 import { logInfo } from "./lib/log";
 import { respond } from "./lib/responses";

@@ -3,7 +3,7 @@ import {
   connectionStore,
   messageRateLimiter,
   historyStore,
-} from "./lib/clients";
+} from "./lib/container";
 import { maxMessageFrameBytes, messageFrame } from "./lib/frames";
 import { StoredMessage } from "./lib/history-store";
 import { describeError, logError, logInfo } from "./lib/log";

@@ -1,5 +1,5 @@
-import { connectionStore } from "./lib/clients";
-import { presenceNameLimit } from "./lib/config";
+import { connectionStore } from "./lib/container";
+import { presenceNameLimit } from "./lib/environment";
 import { presenceFrame } from "./lib/frames";
 import { logInfo } from "./lib/log";
 import { roomPresence } from "./lib/presence";

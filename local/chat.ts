@@ -1,7 +1,7 @@
 import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
-import { chatArgsFromConfig } from "../components/config";
+import { chatArgsFromConfig } from "../components/stack-config";
 import {
   AccessSettings,
   AUTHORIZER_TIMEOUT_SECONDS,
@@ -11,13 +11,13 @@ import {
 } from "../components/settings";
 import { accessTokenDigest, JwtSettings } from "../handlers/lib/access";
 import { handlerEnvironment } from "../components/environment";
-import { AccessControl, authorizerEnvironment } from "../handlers/lib/config";
+import { AccessControl, authorizerEnvironment } from "../handlers/lib/environment";
 import { CONNECTIONS_TABLE, HISTORY_TABLE } from "../handlers/lib/tables";
 import { AUTHORIZER_HANDLER, FunctionName, HandlerName, chatRoutes } from "../handlers/routes";
 import { LOCAL_AWS_ENV, LocalDynamo, ensureTable, startLocalDynamo } from "./dynamo";
 import { LocalGateway, RouteInvoker } from "./gateway";
 import { LocalLambda, writeBundle } from "./lambda-runtime";
-import { PROJECT_DIR, readStackConfig } from "./stack-config";
+import { PROJECT_DIR, readStackConfig } from "./stack-files";
 
 export interface LocalChatOptions {
   /** Interface the gateway listens on. @default "127.0.0.1" */

@@ -1,11 +1,11 @@
 // `npm run page -- <url>`: the chat page alone, pointed at a deployed chat. See `--help`.
 import { parseArgs } from "util";
-import { chatArgsFromConfig } from "../components/config";
+import { chatArgsFromConfig } from "../components/stack-config";
 import { resolveSettings } from "../components/settings";
 import { IDLE_TIMEOUT_MS, MAX_FRAME_BYTES } from "../handlers/lib/limits";
 import { DEFAULT_STACK } from "./chat";
 import { DEFAULT_PAGE_PORT, startPageServer } from "./page-server";
-import { readStackConfig } from "./stack-config";
+import { readStackConfig } from "./stack-files";
 
 const HELP = `Serves the chat page on this machine, pointed at a chat deployed with pulumi up:
 

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { broadcast, BroadcastInterrupted, Payloads } from "../handlers/lib/broadcast";
 import { RoomMember } from "../handlers/lib/connection-store";
-import { ConnectionPoster } from "../handlers/lib/management";
+import { ConnectionPoster } from "../handlers/lib/connection-poster";
 import { captureConsole } from "./support/captured-log";
 
 /** Pages of plain members of the default room, from their ids. */

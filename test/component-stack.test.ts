@@ -18,7 +18,7 @@ import {
   DEFAULT_HISTORY_RETENTION_SECONDS,
   DEFAULT_PRESENCE_NAME_LIMIT,
   DEFAULT_PRESENCE_NOTICES,
-} from "../handlers/lib/config";
+} from "../handlers/lib/environment";
 import { DEFAULT_RATE_LIMIT } from "../handlers/lib/rate-limit";
 import {
   DEFAULT_MESSAGE_ROUTE,

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { bundleHandler } from "../handlers/bundle";
 import { WebSocketChat, WebSocketChatArgs } from "../components/web-socket-chat";
-import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
+import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/environment";
 import { HANDLER_NAMES, HandlerName, routeKeyOf } from "../handlers/routes";
 import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_SECONDS } from "../components/settings";
 import {

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { handlerEnvironment } from "../components/environment";
 import { resolveSettings } from "../components/settings";
-import { ENV } from "../handlers/lib/config";
+import { ENV } from "../handlers/lib/environment";
 
 const NAMES = {
   connectionsTableName: "chat-connections",

@@ -11,7 +11,7 @@ import {
   historyRetentionSeconds,
   messageRateLimit,
   presenceNotices,
-} from "../handlers/lib/config";
+} from "../handlers/lib/environment";
 import { AUTHORIZER_HANDLER, FunctionName, HANDLER_NAMES } from "../handlers/routes";
 import { RECORD_AWS_CALLS, readRecordedCalls, RecordedCall } from "./support/aws-calls";
 import { ONLY_DYNALITE } from "./support/dynamo-local";
@@ -133,7 +133,7 @@ async function decide(fn: StackFunction, { action, resource }: IamRequest): Prom
 
 /** The component arguments under which the stack gives a function the settings `environment` holds. */
 function argumentsFor(environment: Record<string, string>): WebSocketChatArgs {
-  // Read as the handler reads them (handlers/lib/config.ts), defaults included.
+  // Read as the handler reads them (handlers/lib/environment.ts), defaults included.
   const saved = process.env;
   process.env = { ...environment };
   try {

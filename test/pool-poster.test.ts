@@ -10,7 +10,7 @@ import { promisify } from "util";
 import { bundleModule } from "../handlers/bundle";
 import { broadcast } from "../handlers/lib/broadcast";
 import { RoomMember } from "../handlers/lib/connection-store";
-import { PostPolicy } from "../handlers/lib/management";
+import { PostPolicy } from "../handlers/lib/connection-poster";
 import { InFlightWindow, MAX_IN_FLIGHT, poolPoster } from "../handlers/lib/pool-poster";
 import { localCertificate } from "../local/certificate";
 import { captureConsole } from "./support/captured-log";

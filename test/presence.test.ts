@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { RoomMember } from "../handlers/lib/connection-store";
 import type { ConnectionStore } from "../handlers/lib/connection-store";
-import type { ConnectionPoster } from "../handlers/lib/management";
+import type { ConnectionPoster } from "../handlers/lib/connection-poster";
 import { announce, roomPresence } from "../handlers/lib/presence";
 
 const member = (connectionId: string, name: string): RoomMember => ({

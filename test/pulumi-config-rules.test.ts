@@ -3,10 +3,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { chatArgsFromConfig } from "../components/config";
+import { chatArgsFromConfig } from "../components/stack-config";
 import { resolveSettings } from "../components/settings";
 import { loadProject, mergeConfig, Project, stackValueOf } from "../local/pulumi-config-rules";
-import { readStackConfig } from "../local/stack-config";
+import { readStackConfig } from "../local/stack-files";
 import {
   configSet,
   documentedConfigSets,

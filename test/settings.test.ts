@@ -4,7 +4,7 @@ import {
   DEFAULT_TIMEOUT_SECONDS,
   resolveSettings,
 } from "../components/settings";
-import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/config";
+import { DEFAULT_CONNECTION_TTL_SECONDS } from "../handlers/lib/environment";
 
 describe("resolveSettings: one resolution of the chat's arguments for pulumi up and npm start", () => {
   it("fills every default, the stage from the stack name", () => {

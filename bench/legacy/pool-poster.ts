@@ -1,4 +1,4 @@
-import { ENV, requireEnv } from "../../handlers/lib/config";
+import { ENV, requireEnv } from "../../handlers/lib/environment";
 import { ConnectionPoster, managementPoster } from "./management";
 
 // Stands in for handlers/lib/pool-poster.ts in the bench-only bundle of today's message handler

@@ -1,5 +1,5 @@
 import type { RoomMember } from "./connection-store";
-import { ConnectionPoster } from "./management";
+import { ConnectionPoster } from "./connection-poster";
 import { describeError, logError } from "./log";
 
 /**

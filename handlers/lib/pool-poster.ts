@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import Client from "undici/lib/dispatcher/client.js";
-import { ENV, requireEnv } from "./config";
+import { ENV, requireEnv } from "./environment";
 import {
   attemptTimeout,
   ConnectionPoster,
@@ -9,11 +9,11 @@ import {
   SendAttempt,
   serviceError,
   signedPoster,
-} from "./management";
+} from "./connection-poster";
 
 /**
  * The broadcast's @connections poster: the same signed posts, retries and errors as
- * `managementPoster` (handlers/lib/management.ts), sent on a pool of undici's keep-alive
+ * `managementPoster` (handlers/lib/connection-poster.ts), sent on a pool of undici's keep-alive
  * connections (`Client`s), which costs about a third of the CPU per post that `node:https`
  * costs (bench/, docs/scaling.md). It is imported by the message function only: undici's code
  * adds about 17 ms to a bundle's load, which the functions that post one reply do without.

@@ -1,8 +1,8 @@
 import { broadcast, BroadcastResult } from "./broadcast";
-import { BROADCAST_CONCURRENCY, connectionPoster, connectionStore } from "./clients";
+import { BROADCAST_CONCURRENCY, connectionPoster, connectionStore } from "./container";
 import type { ConnectionStore, RoomMember } from "./connection-store";
 import { describeError, logError, logInfo } from "./log";
-import type { ConnectionPoster } from "./management";
+import type { ConnectionPoster } from "./connection-poster";
 
 /** Who is in a room: every live connection counted, their distinct names listed up to a cap. */
 export interface Presence {

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
-import { connectionStore, messageShape, replyTo } from "./clients";
+import { connectionStore, messageShape, replyTo } from "./container";
 import type { ConnectionRecord } from "./connection-store";
 import { invocationDeadline } from "./deadline";
 import { describeError, logError } from "./log";

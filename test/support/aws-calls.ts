@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
-import { ENV } from "../../handlers/lib/config";
+import { ENV } from "../../handlers/lib/environment";
 import { FunctionName } from "../../handlers/routes";
 
 /**

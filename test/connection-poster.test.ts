@@ -10,7 +10,7 @@ import { strict as assert } from "assert";
 import * as http from "http";
 import crypto from "crypto";
 import { AddressInfo } from "net";
-import { ConnectionPoster, managementPoster, PostPolicy } from "../handlers/lib/management";
+import { ConnectionPoster, managementPoster, PostPolicy } from "../handlers/lib/connection-poster";
 import { poolPoster } from "../handlers/lib/pool-poster";
 import * as sigv4 from "../handlers/lib/sigv4";
 

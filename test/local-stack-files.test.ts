@@ -2,8 +2,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { chatArgsFromConfig } from "../components/config";
-import { readStackConfig } from "../local/stack-config";
+import { chatArgsFromConfig } from "../components/stack-config";
+import { readStackConfig } from "../local/stack-files";
 
 /** The component's arguments as local mode reads them for `stack`. */
 function stackArgs(stack: string, dir: string) {

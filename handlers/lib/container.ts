@@ -1,9 +1,15 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ConnectionStore } from "./connection-store";
-import { ENV, historyRetentionSeconds, messageRateLimit, pageSize, requireEnv } from "./config";
+import {
+  ENV,
+  historyRetentionSeconds,
+  messageRateLimit,
+  pageSize,
+  requireEnv,
+} from "./environment";
 import { HistoryStore } from "./history-store";
 import { describeError, logError } from "./log";
-import { ConnectionPoster, managementPoster } from "./management";
+import { ConnectionPoster, managementPoster } from "./connection-poster";
 import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION } from "../routes";
 import { MessageShape } from "./message";
 import { isRateLimited, MessageRateLimiter } from "./rate-limit";

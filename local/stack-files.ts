@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import type { ConfigSource } from "../components/config";
+import type { ConfigSource } from "../components/stack-config";
 import { loadProject, mergeConfig, stackValueOf } from "./pulumi-config-rules";
 
 /** The project root: where Pulumi.yaml and the Pulumi.<stack>.yaml files live. */
