@@ -16,7 +16,7 @@ export interface ConfigSource {
 }
 
 /** The arguments the stack's configuration sets; an empty value counts as unset. */
-export function chatArgsFromConfig(config: ConfigSource): WebSocketChatArgs {
+export function chatArgsFromStackConfig(config: ConfigSource): WebSocketChatArgs {
   const text = (key: string): string | undefined => {
     const value = config.get(key);
     return value === undefined || value === "" ? undefined : value;

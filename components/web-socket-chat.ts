@@ -409,6 +409,12 @@ export class WebSocketChat extends pulumi.ComponentResource {
    */
   public readonly managementEndpoint: pulumi.Output<string>;
   /** The name of the connections table. */
+  public readonly connectionsTableName: pulumi.Output<string>;
+  /**
+   * The name of the connections table, as `connectionsTableName`: kept for programs written
+   * before that name.
+   * @deprecated Use `connectionsTableName`.
+   */
   public readonly tableName: pulumi.Output<string>;
 
   /** The WebSocket API (escape hatch). */
@@ -416,6 +422,11 @@ export class WebSocketChat extends pulumi.ComponentResource {
   /** The auto-deployed stage (escape hatch). */
   public readonly stage: aws.apigatewayv2.Stage;
   /** The connections table (escape hatch). */
+  public readonly connectionsTable: aws.dynamodb.Table;
+  /**
+   * The connections table, as `connectionsTable`: kept for programs written before that name.
+   * @deprecated Use `connectionsTable`.
+   */
   public readonly table: aws.dynamodb.Table;
   /** The table of each room's recent messages (escape hatch). */
   public readonly historyTable: aws.dynamodb.Table;
@@ -481,15 +492,18 @@ export class WebSocketChat extends pulumi.ComponentResource {
 
     this.api = api;
     this.stage = stage;
+    this.connectionsTable = table;
     this.table = table;
     this.historyTable = historyTable;
     this.handlers = handlers;
     this.url = stage.invokeUrl;
     this.managementEndpoint = managementEndpointOf(api, stage.name);
+    this.connectionsTableName = table.name;
     this.tableName = table.name;
     this.registerOutputs({
       url: this.url,
       managementEndpoint: this.managementEndpoint,
+      connectionsTableName: this.connectionsTableName,
       tableName: this.tableName,
     });
 

@@ -1,7 +1,7 @@
 import * as fs from "fs/promises";
 import * as os from "os";
 import * as path from "path";
-import { chatArgsFromConfig } from "../components/stack-config";
+import { chatArgsFromStackConfig } from "../components/stack-config";
 import {
   AccessSettings,
   AUTHORIZER_TIMEOUT_SECONDS,
@@ -17,7 +17,7 @@ import { AUTHORIZER_HANDLER, FunctionName, HandlerName, chatRoutes } from "../ha
 import { LOCAL_AWS_ENV, LocalDynamo, ensureTable, startLocalDynamo } from "./dynamo";
 import { LocalGateway, RouteInvoker } from "./gateway";
 import { LocalLambda, writeBundle } from "./lambda-runtime";
-import { PROJECT_DIR, readStackConfig } from "./stack-files";
+import { PROJECT_DIR, readStackFiles } from "./stack-files";
 
 export interface LocalChatOptions {
   /** Interface the gateway listens on. @default "127.0.0.1" */
@@ -119,9 +119,9 @@ const LOCAL_HISTORY_TABLE_NAME = "websocket-chat-history";
  */
 export async function startLocalChat(options: LocalChatOptions = {}): Promise<LocalChat> {
   const stack = options.stack ?? DEFAULT_STACK;
-  const stackConfig = readStackConfig(stack, options.projectDir ?? PROJECT_DIR);
+  const stackConfig = readStackFiles(stack, options.projectDir ?? PROJECT_DIR);
   // What `pulumi up` would deploy for this stack, with this run's overrides: checked alike.
-  const args = chatArgsFromConfig({
+  const args = chatArgsFromStackConfig({
     get: (key) =>
       key === "accessToken" && options.accessToken !== undefined
         ? options.accessToken

@@ -1,11 +1,11 @@
 // `npm run page -- <url>`: the chat page alone, pointed at a deployed chat. See `--help`.
 import { parseArgs } from "util";
-import { chatArgsFromConfig } from "../components/stack-config";
+import { chatArgsFromStackConfig } from "../components/stack-config";
 import { resolveSettings } from "../components/settings";
 import { IDLE_TIMEOUT_MS, MAX_FRAME_BYTES } from "../handlers/lib/limits";
 import { DEFAULT_STACK } from "./chat";
 import { DEFAULT_PAGE_PORT, startPageServer } from "./page-server";
-import { readStackConfig } from "./stack-files";
+import { readStackFiles } from "./stack-files";
 
 const HELP = `Serves the chat page on this machine, pointed at a chat deployed with pulumi up:
 
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   let routing: { routeSelectionExpression: string; messageRoute: string };
   try {
     routing = resolveSettings(
-      chatArgsFromConfig(readStackConfig(options.stack).config),
+      chatArgsFromStackConfig(readStackFiles(options.stack).config),
       options.stack,
     );
   } catch (err) {

@@ -8,7 +8,7 @@ import { loadProject, mergeConfig, stackValueOf } from "./pulumi-config-rules";
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
 /** A stack's configuration as `pulumi up` would see it, and the AWS region it deploys to. */
-export interface StackConfig {
+export interface StackFiles {
   config: ConfigSource;
   region?: string;
 }
@@ -19,9 +19,9 @@ export interface StackConfig {
  * CLI's own rules (./pulumi-config-rules.ts), so that local mode refuses what `pulumi up`
  * refuses, with the CLI's message. Missing files read as empty. A file that is not valid YAML is
  * an error worth stopping for. The values are then checked where the component checks them
- * (`chatArgsFromConfig`, `resolveSettings`).
+ * (`chatArgsFromStackConfig`, `resolveSettings`).
  */
-export function readStackConfig(stack: string, projectDir: string = PROJECT_DIR): StackConfig {
+export function readStackFiles(stack: string, projectDir: string = PROJECT_DIR): StackFiles {
   const projectFile = path.join(projectDir, "Pulumi.yaml");
   const project = fs.existsSync(projectFile)
     ? loadProject(readYaml(projectFile))

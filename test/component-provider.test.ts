@@ -188,7 +188,7 @@ describe("WebSocketChat through the package's provider (other languages)", funct
       Object.keys(result.state).sort(),
       Object.keys(schema.resources[TYPE].properties).sort(),
     );
-    for (const key of ["url", "managementEndpoint", "tableName"] as const) {
+    for (const key of ["url", "managementEndpoint", "connectionsTableName", "tableName"] as const) {
       assert.equal(await valueOf(result.state[key]), await valueOf(chat[key]), key);
     }
     const urnOf = (resource: pulumi.Resource) => valueOf(resource.urn);

@@ -56,6 +56,7 @@ const configSchema: Record<string, ConfigKeySchema> = project.config;
 interface StackOutputs {
   url: pulumi.Output<string>;
   managementEndpoint: pulumi.Output<string>;
+  connectionsTableName: pulumi.Output<string>;
   tableName: pulumi.Output<string>;
 }
 
@@ -94,10 +95,15 @@ function runStack(
 }
 
 describe("the stack program (index.ts)", () => {
-  it("creates one WebSocketChat and exports its url, managementEndpoint and tableName", async () => {
+  it("creates one WebSocketChat and exports its url, managementEndpoint and connectionsTableName (and tableName)", async () => {
     const { record, outputs } = await runStack();
     assert.equal(record.ofType(TYPES.component).length, 1);
-    assert.deepEqual(Object.keys(outputs).sort(), ["managementEndpoint", "tableName", "url"]);
+    assert.deepEqual(Object.keys(outputs).sort(), [
+      "connectionsTableName",
+      "managementEndpoint",
+      "tableName",
+      "url",
+    ]);
     assert.equal(
       await valueOf(outputs.url),
       `wss://chat-api-id.execute-api.${REGION}.amazonaws.com/dev`,
@@ -106,6 +112,7 @@ describe("the stack program (index.ts)", () => {
       await valueOf(outputs.managementEndpoint),
       `https://chat-api-id.execute-api.${REGION}.amazonaws.com/dev`,
     );
+    assert.equal(await valueOf(outputs.connectionsTableName), "chat-connections-7f3a2b1");
     assert.equal(await valueOf(outputs.tableName), "chat-connections-7f3a2b1");
   });
 

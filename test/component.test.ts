@@ -364,13 +364,16 @@ describe("WebSocketChat component", () => {
         await valueOf(chat.managementEndpoint),
         `https://chat-api-id.execute-api.${REGION}.amazonaws.com/dev`,
       );
+      assert.equal(await valueOf(chat.connectionsTableName), "chat-connections-7f3a2b1");
+      // The names from before connectionsTable*, kept working.
       assert.equal(await valueOf(chat.tableName), "chat-connections-7f3a2b1");
+      assert.equal(chat.table, chat.connectionsTable);
     });
 
     it("exposes the API, stage, table and each route's resources as escape hatches", async () => {
       assert.equal(await valueOf(chat.api.id), "chat-api-id");
       assert.equal(await valueOf(chat.stage.name), "dev");
-      assert.equal(await valueOf(chat.table.name), "chat-connections-7f3a2b1");
+      assert.equal(await valueOf(chat.connectionsTable.name), "chat-connections-7f3a2b1");
       assert.deepEqual(Object.keys(chat.handlers).sort(), [...HANDLER_NAMES].sort());
       assert.equal(
         await valueOf(chat.handlers.message.function.name),

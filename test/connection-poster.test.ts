@@ -10,7 +10,11 @@ import { strict as assert } from "assert";
 import * as http from "http";
 import crypto from "crypto";
 import { AddressInfo } from "net";
-import { ConnectionPoster, managementPoster, PostPolicy } from "../handlers/lib/connection-poster";
+import {
+  ConnectionPoster,
+  createConnectionPoster,
+  PostPolicy,
+} from "../handlers/lib/connection-poster";
 import { poolPoster } from "../handlers/lib/pool-poster";
 import * as sigv4 from "../handlers/lib/sigv4";
 
@@ -109,7 +113,7 @@ const TRANSPORTS: [
   string,
   (endpoint: string, sockets: number, policy: PostPolicy) => ConnectionPoster,
 ][] = [
-  ["node:https", managementPoster],
+  ["node:https", createConnectionPoster],
   ["undici's pool", poolPoster],
 ];
 

@@ -2,12 +2,12 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { chatArgsFromConfig } from "../components/stack-config";
-import { readStackConfig } from "../local/stack-files";
+import { chatArgsFromStackConfig } from "../components/stack-config";
+import { readStackFiles } from "../local/stack-files";
 
 /** The component's arguments as local mode reads them for `stack`. */
 function stackArgs(stack: string, dir: string) {
-  return chatArgsFromConfig(readStackConfig(stack, dir).config);
+  return chatArgsFromStackConfig(readStackFiles(stack, dir).config);
 }
 
 describe("local mode reads the stack's settings from the Pulumi files", () => {
@@ -28,7 +28,7 @@ describe("local mode reads the stack's settings from the Pulumi files", () => {
     assert.equal(args.routeSelectionExpression, undefined);
     assert.equal(args.messageRoute, undefined);
     assert.equal(args.connectionTtlSeconds, undefined);
-    assert.equal(readStackConfig("dev", dir).region, undefined);
+    assert.equal(readStackFiles("dev", dir).region, undefined);
   });
 
   it("takes the stack file's values over Pulumi.yaml's defaults, under the project's namespace", () => {
@@ -57,7 +57,7 @@ describe("local mode reads the stack's settings from the Pulumi files", () => {
     assert.equal(args.routeSelectionExpression, "$request.body.message");
     assert.equal(args.messageRoute, "sendmessage");
     assert.equal(args.connectionTtlSeconds, 600);
-    assert.equal(readStackConfig("prod", dir).region, "eu-west-1");
+    assert.equal(readStackFiles("prod", dir).region, "eu-west-1");
   });
 
   it("treats an empty stageName as unset (the stack name applies, as in index.ts)", () => {
@@ -89,6 +89,6 @@ describe("local mode reads the stack's settings from the Pulumi files", () => {
 
   it("stops with the file's name when a stack file is not valid YAML", () => {
     write("Pulumi.dev.yaml", ["config:", "  a: [unclosed"]);
-    assert.throws(() => readStackConfig("dev", dir), /Pulumi\.dev\.yaml is not valid YAML/);
+    assert.throws(() => readStackFiles("dev", dir), /Pulumi\.dev\.yaml is not valid YAML/);
   });
 });

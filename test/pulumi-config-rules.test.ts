@@ -3,10 +3,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { chatArgsFromConfig } from "../components/stack-config";
+import { chatArgsFromStackConfig } from "../components/stack-config";
 import { resolveSettings } from "../components/settings";
 import { loadProject, mergeConfig, Project, stackValueOf } from "../local/pulumi-config-rules";
-import { readStackConfig } from "../local/stack-files";
+import { readStackFiles } from "../local/stack-files";
 import {
   configSet,
   documentedConfigSets,
@@ -137,7 +137,10 @@ describe("this project under the Pulumi CLI's config rules", () => {
     assert.deepEqual(secretKeys, []);
     assert.equal(config["websocket-chat:accessToken"], "");
     // And the program takes what the CLI handed it (test/component-stack.test.ts runs it).
-    resolveSettings(chatArgsFromConfig({ get: (key) => config[`websocket-chat:${key}`] }), "dev");
+    resolveSettings(
+      chatArgsFromStackConfig({ get: (key) => config[`websocket-chat:${key}`] }),
+      "dev",
+    );
   });
 
   it("accepts every Pulumi.<stack>.yaml in the repository", () => {
@@ -219,7 +222,7 @@ describe("local mode refuses whatever `pulumi up` refuses", () => {
         fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), stackYaml);
         let local = true;
         try {
-          resolveSettings(chatArgsFromConfig(readStackConfig("dev", dir).config), "dev");
+          resolveSettings(chatArgsFromStackConfig(readStackFiles("dev", dir).config), "dev");
         } catch {
           local = false;
         }

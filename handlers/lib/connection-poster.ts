@@ -121,7 +121,7 @@ export type SendAttempt = (request: AttemptRequest) => Promise<void>;
  * `npm run bench`); errors are the same exception classes the SDK throws, chosen by the
  * `x-amzn-ErrorType` header as the SDK does.
  */
-export function managementPoster(
+export function createConnectionPoster(
   endpoint: string,
   maxSockets: number,
   policy: PostPolicy = DEFAULT_POST_POLICY,

@@ -9,14 +9,15 @@ import {
 } from "./environment";
 import { HistoryStore } from "./history-store";
 import { describeError, logError } from "./log";
-import { ConnectionPoster, managementPoster } from "./connection-poster";
+import { ConnectionPoster, createConnectionPoster } from "./connection-poster";
 import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION } from "../routes";
 import { MessageShape } from "./message";
 import { isRateLimited, MessageRateLimiter } from "./rate-limit";
 
 /**
- * What the handlers share, built once per Lambda container from its environment. Each getter
- * builds its client on first use, so a handler only needs the variables it actually uses.
+ * The per-container services: what the handlers share, built once per Lambda container from
+ * its environment (the store, the rate limiter, the histories, the connection poster). Each
+ * getter builds its service on first use, so a handler only needs the variables it uses.
  */
 
 // Posts in flight at once during a broadcast (and keep-alive sockets). One Lambda vCPU signs and
@@ -83,7 +84,7 @@ export function historyStore(): HistoryStore | undefined {
 
 let poster: ConnectionPoster | undefined;
 export function connectionPoster(): ConnectionPoster {
-  poster ??= managementPoster(requireEnv(ENV.managementEndpoint), BROADCAST_CONCURRENCY);
+  poster ??= createConnectionPoster(requireEnv(ENV.managementEndpoint), BROADCAST_CONCURRENCY);
   return poster;
 }
 

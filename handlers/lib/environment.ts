@@ -1,6 +1,7 @@
 /**
- * Handler configuration. Everything comes from environment variables that the component (or
- * the local runtime) sets; handlers never derive endpoints from the event.
+ * The handlers' side of their environment variables: the names, and a reader per setting with
+ * its default. components/environment.ts writes them, for the component and local mode alike;
+ * handlers never derive endpoints from the event.
  */
 
 import { CONNECTION_TTL_MARGIN_SECONDS, MAX_CONNECTION_MS } from "./limits";

@@ -13,7 +13,7 @@ import {
 
 /**
  * The broadcast's @connections poster: the same signed posts, retries and errors as
- * `managementPoster` (handlers/lib/connection-poster.ts), sent on a pool of undici's keep-alive
+ * `createConnectionPoster` (handlers/lib/connection-poster.ts), sent on a pool of undici's keep-alive
  * connections (`Client`s), which costs about a third of the CPU per post that `node:https`
  * costs (bench/, docs/scaling.md). It is imported by the message function only: undici's code
  * adds about 17 ms to a bundle's load, which the functions that post one reply do without.
@@ -147,7 +147,7 @@ const pools = new Map<string, { connections: Connections; window: InFlightWindow
 /**
  * A poster for the @connections API at `endpoint` on undici's pool: at most `maxInFlight`
  * posts (and sockets) at once, and `inFlightLimit()` says how many are worth it now
- * (`InFlightWindow`). Errors, retries and deadlines are `managementPoster`'s.
+ * (`InFlightWindow`). Errors, retries and deadlines are `createConnectionPoster`'s.
  */
 export function poolPoster(
   endpoint: string,
