@@ -18,6 +18,7 @@ import {
   ROUTES,
   routeKeyPath,
 } from "../handlers/routes";
+import { LambdaArchitecture } from "./args";
 import type {
   PerHandler,
   WebSocketChatAccess,
@@ -27,7 +28,9 @@ import type {
   WebSocketChatPresence,
   WebSocketChatPerHandler,
   WebSocketChatThrottle,
-} from "./web-socket-chat";
+} from "./args";
+
+export { LambdaArchitecture };
 
 /**
  * The one place where a chat's arguments become settings: defaults filled in, and every value
@@ -35,19 +38,6 @@ import type {
  * local mode (`npm start`) both call `resolveSettings`, so neither runs what the other refuses.
  * Pure: no Pulumi calls, no I/O.
  */
-
-/**
- * The instruction set of a Lambda function. A const object rather than a union of strings, which
- * Pulumi's other languages cannot take: TypeScript callers still write `"x86_64"`, the others get
- * an enum.
- */
-export const LambdaArchitecture = {
-  /** 64-bit ARM (Graviton). */
-  Arm64: "arm64",
-  /** 64-bit x86. */
-  X86_64: "x86_64",
-} as const;
-export type LambdaArchitecture = (typeof LambdaArchitecture)[keyof typeof LambdaArchitecture];
 
 export const DEFAULT_THROTTLE: Required<WebSocketChatThrottle> = { burstLimit: 100, rateLimit: 50 };
 export const DEFAULT_LAMBDA_RUNTIME = "nodejs24.x";

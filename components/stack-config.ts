@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { checkAccessToken, type LambdaArchitecture } from "./settings";
-import type { WebSocketChatArgs } from "./web-socket-chat";
+import type { WebSocketChatArgs } from "./args";
 
 /**
  * A stack's configuration (the keys Pulumi.yaml declares) as the component's arguments. index.ts
