@@ -268,7 +268,8 @@ function forbidden(stack: Stack, args: WebSocketChatArgs): Record<FunctionName, 
       kms("CreateGrant", args.kmsKeyArn, "handing the table's key to others"),
       kms("ScheduleKeyDeletion", args.kmsKeyArn, "deleting the table's key"),
     );
-  const lists: Record<FunctionName, Forbidden[]> = {
+  // What each function must not do besides what none may; a route not listed, only that.
+  const lists: Partial<Record<FunctionName, Forbidden[]>> = {
     connect: [
       ...table(["GetItem", "DeleteItem", "UpdateItem"], "more than recording its connection"),
       ...noHistory,
@@ -315,9 +316,9 @@ function forbidden(stack: Stack, args: WebSocketChatArgs): Record<FunctionName, 
         : []),
     ],
   };
-  for (const fn of Object.keys(lists) as FunctionName[])
-    lists[fn] = [...everyone, ...ownLogs(fn), ...lists[fn]];
-  return lists;
+  return Object.fromEntries(
+    ALL_FUNCTIONS.map((fn) => [fn, [...everyone, ...ownLogs(fn), ...(lists[fn] ?? [])]]),
+  ) as Record<FunctionName, Forbidden[]>;
 }
 
 /**
