@@ -1,9 +1,5 @@
 import { broadcast, BroadcastInterrupted, emptyResult } from "./lib/broadcast";
-import {
-  connectionStore,
-  messageRateLimiter,
-  historyStore,
-} from "./lib/container";
+import { connectionStore, messageRateLimiter, historyStore } from "./lib/container";
 import { maxMessageFrameBytes, messageFrame } from "./lib/frames";
 import { StoredMessage } from "./lib/history-store";
 import { describeError, logError, logInfo } from "./lib/log";
