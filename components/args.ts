@@ -347,7 +347,7 @@ export type HandlerInterfacesMatchRouteTable = [
 ];
 
 /** The `$connect` authorizer and what it is made of. */
-export interface ChatAuthorizer {
+export interface WebSocketChatAuthorizer {
   /** The API Gateway REQUEST authorizer, attached to `$connect`. */
   authorizer: aws.apigatewayv2.Authorizer;
   /** Lets API Gateway invoke the function as this API's authorizer only. */

@@ -1,8 +1,5 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { randomBytes } from "crypto";
-import { accessTokenDigest } from "../handlers/lib/access";
-import { authorizerEnvironment } from "../handlers/lib/environment";
 import { isRateLimited } from "../handlers/lib/rate-limit";
 import {
   CONNECTIONS_TABLE,
@@ -11,46 +8,37 @@ import {
   TableSchema,
 } from "../handlers/lib/tables";
 import {
-  AUTHORIZER_HANDLER,
-  ChatRoute,
+  AUTHORIZED_ROUTE_KEY,
+  AUTHORIZER,
   chatRoutes,
-  FunctionName,
   GrantConditions,
+  HANDLER_NAMES,
   ROUTES,
 } from "../handlers/routes";
-import { BUNDLE_FILE_NAME, BUNDLE_HANDLER, bundleHandler } from "../handlers/bundle";
 import {
-  AccessSettings,
+  INPUT_ARGUMENTS,
+  type PerHandler,
+  type WebSocketChatArgs,
+  type WebSocketChatAuthorizer,
+  type WebSocketChatHandlers,
+} from "./args";
+import { ChatAuthorizer } from "./chat-authorizer";
+import type { ChatFunctionArgs } from "./chat-function";
+import { ChatRoute } from "./chat-route";
+import { handlerEnvironment } from "./environment";
+import { GrantTargets, statementsFor } from "./permissions";
+import {
   AUTHORIZER_MEMORY_MB,
   AUTHORIZER_TIMEOUT_SECONDS,
-  checkAccessToken,
-  checkAudience,
-  checkIssuer,
-  checkJwksUri,
   isOpen,
   resolveSettings,
 } from "./settings";
-import { handlerEnvironment } from "./environment";
-import {
-  allowWriteLogs,
-  GrantTargets,
-  LAMBDA_ASSUME_ROLE_POLICY,
-  policyDocument,
-  PolicyStatement,
-  statementsFor,
-} from "./permissions";
-
-import type {
-  ChatAuthorizer,
-  ChatFunction,
-  PerHandler,
-  WebSocketChatArgs,
-  WebSocketChatHandlers,
-  WebSocketChatRouteHandler,
-} from "./args";
-import { INPUT_ARGUMENTS } from "./args";
 
 export * from "./args";
+
+// Each chat's authorizer, kept outside the instance: Pulumi's schema inference takes every
+// field of the class, private ones too, for an output, and outputs are always set.
+const authorizers = new WeakMap<WebSocketChat, WebSocketChatAuthorizer>();
 
 /**
  * A complete WebSocket chat: an API Gateway WebSocket API whose routes run the Lambda
@@ -92,6 +80,14 @@ export class WebSocketChat extends pulumi.ComponentResource {
   public readonly historyTable: aws.dynamodb.Table;
   /** Each route's function and the resources around it, by handler (`connect`, `message`, ...). */
   public readonly handlers: WebSocketChatHandlers;
+  /**
+   * The `$connect` authorizer, its function and the resources around it, when access is limited
+   * (`access` sets a token or an issuer); undefined when anyone may connect. An accessor, not an
+   * output: the package's outputs are always set, and other languages' SDKs do not see it.
+   */
+  get authorizer(): WebSocketChatAuthorizer | undefined {
+    return authorizers.get(this);
+  }
 
   constructor(name: string, args: WebSocketChatArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     // `pulumi package add` requires the type's package to be the package.json name; stacks
@@ -143,11 +139,8 @@ export class WebSocketChat extends pulumi.ComponentResource {
       presenceNotices: presence.notices,
       rateLimited: isRateLimited(messageRateLimit),
     };
-    const authorizer = isOpen(access) ? undefined : createAuthorizer(access);
-    // One route per handler (handlers/routes.ts), so the handler names the route's resources.
-    const handlers = Object.fromEntries(
-      chatRoutes(messageRoute).map((route) => [route.handler, createRouteHandler(route)]),
-    ) as PerHandler<WebSocketChatRouteHandler>;
+    const authorizer = isOpen(access) ? undefined : createAuthorizer();
+    const handlers = createRoutes();
     const stage = createStage();
 
     this.api = api;
@@ -156,6 +149,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
     this.table = table;
     this.historyTable = historyTable;
     this.handlers = handlers;
+    if (authorizer) authorizers.set(this, authorizer);
     this.url = stage.invokeUrl;
     this.managementEndpoint = managementEndpointOf(api, stage.name);
     this.connectionsTableName = table.name;
@@ -210,171 +204,63 @@ export class WebSocketChat extends pulumi.ComponentResource {
       );
     }
 
-    /** A function with its own role, log group and grants (besides writing its own logs). */
-    function createFunction(
-      handler: FunctionName,
-      statements: PolicyStatement[],
-      settings: {
-        memorySize: number;
-        timeout: number;
-        environment: Record<string, pulumi.Input<string>>;
-      },
-    ): ChatFunction {
-      const prefix = `${name}-${handler}`;
-      const functionName = handlerResourceName(name, handler);
-      const logGroup = new aws.cloudwatch.LogGroup(
-        `${prefix}-logs`,
-        { name: `/aws/lambda/${functionName}`, retentionInDays: logRetentionDays, tags },
-        { parent, ...KEEP_NAME },
-      );
-      const role = new aws.iam.Role(
-        `${prefix}-role`,
-        // Named as its function: an auto-name could pass IAM's 64 characters.
-        { name: functionName, assumeRolePolicy: LAMBDA_ASSUME_ROLE_POLICY, tags },
-        { parent, ...KEEP_NAME },
-      );
-      const rolePolicy = new aws.iam.RolePolicy(
-        `${prefix}-policy`,
-        { role: role.id, policy: policyDocument([...statements, allowWriteLogs(logGroup)]) },
-        { parent },
-      );
-      const fn = new aws.lambda.Function(
-        prefix,
-        {
-          name: functionName,
-          role: role.arn,
-          runtime: lambda.runtime,
-          architectures: [lambda.architecture],
-          memorySize: settings.memorySize,
-          timeout: settings.timeout,
-          handler: BUNDLE_HANDLER,
-          code: pulumi.output(bundleHandler(handler)).apply(
-            (code) =>
-              new pulumi.asset.AssetArchive({
-                [BUNDLE_FILE_NAME]: new pulumi.asset.StringAsset(code),
-              }),
-          ),
-          environment: { variables: settings.environment },
-          loggingConfig: { logGroup: logGroup.name, logFormat: "JSON" },
-          tags,
-        },
-        // IAM changes take a moment to propagate: create the function only once its
-        // permissions exist, not merely its role.
-        { parent, dependsOn: [rolePolicy], ...KEEP_NAME },
-      );
-      return { function: fn, role, rolePolicy, logGroup };
+    /** What each of the chat's functions takes from the settings alike. */
+    function functionArgs(): Omit<
+      ChatFunctionArgs,
+      "handler" | "statements" | "environment" | "memorySize" | "timeout"
+    > {
+      return {
+        componentName: name,
+        parent,
+        runtime: lambda.runtime,
+        architecture: lambda.architecture,
+        logRetentionDays,
+        tags,
+      };
     }
 
-    /** One route: its function, and the wiring to the API. */
-    function createRouteHandler({ routeKey, handler }: ChatRoute): WebSocketChatRouteHandler {
-      const prefix = `${name}-${handler}`;
-      const grants = ROUTES[handler].grants(grantConditions);
-      const created = createFunction(handler, statementsFor(grants, grantTargets), {
-        memorySize: lambda.memorySize[handler],
-        timeout: lambda.timeout[handler],
-        // Every route's function gets the same settings: each reads only what it uses.
-        environment: handlerEnvironment<pulumi.Input<string>>(settings, {
-          connectionsTableName: table.name,
-          historyTableName: historyTable.name,
-          managementEndpoint,
-        }),
+    /** Guards `$connect` when access is limited (handlers/authorize.ts). */
+    function createAuthorizer(): ChatAuthorizer {
+      return new ChatAuthorizer({
+        api,
+        access,
+        function: {
+          ...functionArgs(),
+          statements: statementsFor(AUTHORIZER.grants(grantConditions), grantTargets),
+          memorySize: AUTHORIZER_MEMORY_MB,
+          timeout: AUTHORIZER_TIMEOUT_SECONDS,
+        },
       });
-      const permission = new aws.lambda.Permission(
-        `${prefix}-invoke`,
-        {
-          action: "lambda:InvokeFunction",
-          function: created.function.name,
-          principal: "apigateway.amazonaws.com",
-          // This route of this API's stage, and nothing else.
-          sourceArn: pulumi.interpolate`${api.executionArn}/${stageName}/${routeKey}`,
-        },
-        { parent },
-      );
-      const integration = new aws.apigatewayv2.Integration(
-        `${prefix}-integration`,
-        {
-          apiId: api.id,
-          integrationType: "AWS_PROXY",
-          // Lambda integrations of WebSocket APIs are invoked with POST.
-          integrationMethod: "POST",
-          integrationUri: created.function.invokeArn,
-        },
-        // The first request must not reach the function before API Gateway may invoke it.
-        { parent, dependsOn: [permission] },
-      );
-      // Only $connect can be authorized: API Gateway checks a client once, when it connects.
-      const authorized = routeKey === "$connect" ? authorizer : undefined;
-      const route = new aws.apigatewayv2.Route(
-        `${prefix}-route`,
-        {
-          apiId: api.id,
-          routeKey,
-          target: pulumi.interpolate`integrations/${integration.id}`,
-          ...(authorized
-            ? { authorizationType: "CUSTOM", authorizerId: authorized.authorizer.id }
-            : {}),
-        },
-        // The auto-deploying stage serves a route as soon as it changes. A new route key
-        // replaces the permission (its sourceArn) but updates the route in place, and the
-        // integration, unchanged, holds nothing back: the route waits for the permission itself,
-        // and nobody connects through an authorizer API Gateway may not yet invoke.
-        { parent, dependsOn: authorized ? [permission, authorized.permission] : [permission] },
-      );
-      return { ...created, route, integration, permission };
     }
 
-    /**
-     * The `$connect` authorizer: a Lambda REQUEST authorizer with no identity sources. API
-     * Gateway answers 401 without calling an authorizer when any identity source it is given
-     * is missing, and the token may come in either of two places (header or query), so the
-     * function itself finds it (handlers/lib/access.ts).
-     */
-    function createAuthorizer({ accessToken, jwt }: AccessSettings): ChatAuthorizer {
-      const environment = authorizerEnvironment<pulumi.Input<string>>({
-        // Only the digest reaches the function, and it stays a secret in Pulumi's state.
-        accessTokenSha256:
-          accessToken === undefined
-            ? undefined
-            : pulumi.secret(
-                pulumi
-                  .output(accessToken)
-                  .apply((token) => accessTokenDigest(checkAccessToken(token))),
-              ),
-        // Another resource's issuer or client id is checked once it is known.
-        jwt: jwt && {
-          ...jwt,
-          issuer: pulumi.output(jwt.issuer).apply(checkIssuer),
-          audience: pulumi.output(jwt.audience).apply(checkAudience),
-          jwksUri:
-            jwt.jwksUri === undefined ? undefined : pulumi.output(jwt.jwksUri).apply(checkJwksUri),
-        },
+    /** One route per entry of the route table (handlers/routes.ts), named by its handler. */
+    function createRoutes(): PerHandler<ChatRoute> {
+      // Every route's function gets the same settings: each reads only what it uses.
+      const environment = handlerEnvironment<pulumi.Input<string>>(settings, {
+        connectionsTableName: table.name,
+        historyTableName: historyTable.name,
+        managementEndpoint,
       });
-      const created = createFunction(AUTHORIZER_HANDLER, [], {
-        memorySize: AUTHORIZER_MEMORY_MB,
-        timeout: AUTHORIZER_TIMEOUT_SECONDS,
-        environment,
-      });
-      const authorizer = new aws.apigatewayv2.Authorizer(
-        `${name}-authorizer`,
-        {
-          apiId: api.id,
-          authorizerType: "REQUEST",
-          authorizerUri: created.function.invokeArn,
-        },
-        { parent },
+      const routes = chatRoutes(messageRoute).map(
+        ({ routeKey, handler }) =>
+          new ChatRoute({
+            api,
+            stageName,
+            routeKey,
+            handler,
+            authorizer: routeKey === AUTHORIZED_ROUTE_KEY ? authorizer : undefined,
+            function: {
+              ...functionArgs(),
+              statements: statementsFor(ROUTES[handler].grants(grantConditions), grantTargets),
+              memorySize: lambda.memorySize[handler],
+              timeout: lambda.timeout[handler],
+              environment,
+            },
+          }),
       );
-      const permission = new aws.lambda.Permission(
-        `${name}-${AUTHORIZER_HANDLER}-invoke`,
-        {
-          action: "lambda:InvokeFunction",
-          function: created.function.name,
-          principal: "apigateway.amazonaws.com",
-          // This API's authorizer, and nothing else.
-          sourceArn: pulumi.interpolate`${api.executionArn}/authorizers/${authorizer.id}`,
-        },
-        { parent },
-      );
-      return { ...created, authorizer, permission };
+      return Object.fromEntries(
+        routes.map((route, i) => [HANDLER_NAMES[i], route]),
+      ) as PerHandler<ChatRoute>;
     }
 
     function createStage(): aws.apigatewayv2.Stage {
@@ -413,31 +299,6 @@ function managementEndpointOf(
   const host = api.apiEndpoint.apply((endpoint) => endpoint.replace(/^wss:\/\//, "https://"));
   return pulumi.interpolate`${host}/${stageName}`;
 }
-
-// Lambda function names and IAM role names: at most 64 of [A-Za-z0-9_-] (IAM takes more
-// characters, Lambda no more).
-const HANDLER_RESOURCE_NAME_LENGTH = 64;
-
-/**
- * The name of a handler's function, its role and (after `/aws/lambda/`) its log group:
- * `<component>-<handler>-<8 random hex digits>`, within Lambda's and IAM's 64 characters for any
- * component name (a long one is shortened). IAM role names are unique per account, function and
- * log group names per account and region, but stack names only per Pulumi organization or
- * backend: names made of the project, stack and component alone collide when two people deploy
- * the same stack name into one account, or one person deploys it to two regions
- * (EntityAlreadyExists). 32 random bits do not. The name is drawn at every run and kept at its
- * first value by KEEP_NAME, as Pulumi keeps an auto-name, so it never changes once deployed; a
- * stack deployed under the earlier names keeps them, nothing replaced. Chosen here rather than
- * auto-named by Pulumi, whose auto-name of `<component>-<handler>-role` would pass IAM's limit
- * for component names over 40 characters.
- */
-function handlerResourceName(componentName: string, handler: FunctionName): string {
-  const suffix = `-${handler}-${randomBytes(4).toString("hex")}`;
-  return componentName.slice(0, HANDLER_RESOURCE_NAME_LENGTH - suffix.length) + suffix;
-}
-
-/** For a resource named by `handlerResourceName`: the name it was created with stays. */
-const KEEP_NAME = { ignoreChanges: ["name"] };
 
 // Every AWS name derived from the component's takes letters, digits, "-" and "_" (Lambda
 // functions and permission statement ids take nothing else). 64 keeps the auto-named ones

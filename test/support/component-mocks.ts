@@ -209,10 +209,28 @@ export async function startProgram(
   const where = mockRegion(region);
   const record = new ProgramRecord();
   const pending = new Map<string, RecordedResource>();
+  const byName = new Map<string, RecordedResource>();
+  const transformsOf = new Map<string, pulumi.ResourceTransform[]>();
   await pulumi.runtime.setMocks(
     {
-      newResource({ type, name, inputs }) {
+      async newResource({ type, name, inputs: given, custom, transforms = [] }) {
         const resource = pending.get(`${type}::${name}`);
+        // As the engine does, and the mock monitor does not: a resource's transforms, then its
+        // ancestors' (a component's `transforms` reach its children), change its inputs.
+        transformsOf.set(name, transforms);
+        let inputs = given;
+        for (let at = resource; at; at = at.parent ? byName.get(at.parent) : undefined) {
+          for (const transform of transformsOf.get(at.name) ?? []) {
+            const result = await transform({
+              type,
+              name,
+              custom: custom ?? false,
+              props: inputs,
+              opts: {},
+            });
+            if (result) inputs = result.props;
+          }
+        }
         if (resource) resource.inputs = inputs;
         return awsState(where, type, name, inputs);
       },
@@ -286,6 +304,7 @@ export async function startProgram(
     };
     record.resources.push(resource);
     pending.set(`${resource.type}::${resource.name}`, resource);
+    byName.set(resource.name, resource);
     return register(req, callback);
   };
   return record;
