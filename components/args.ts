@@ -52,10 +52,10 @@ export interface WebSocketChatPerHandler {
 /** What the chat keeps of each room's messages, and how much `history` replays. */
 export interface WebSocketChatHistory {
   /**
-   * Seconds a message is kept in its room's history (a table with a TTL, one write per message).
-   * 0 keeps no history: nothing is written, no function may use the history table (which stays,
-   * empty once what it held expires), and `history` answers with an empty history. Defaults to
-   * `86400` (24 hours).
+   * Seconds a message is kept in its room's history (a table with a TTL, one write per message),
+   * and with it what lets a client resume after a reconnect (`since`) and send idempotently
+   * (`clientId`). 0 keeps no message: only each room's counter for `seq` is written to the
+   * history table, and `history` answers with an empty history. Defaults to `86400` (24 hours).
    */
   retentionSeconds?: number;
   /**

@@ -68,14 +68,28 @@ export function allowTableKey(keyArn: pulumi.Input<string>): PolicyStatement {
   };
 }
 
-/** The message route keeping each message in its room's history: one PutItem per message. */
+/**
+ * The message route keeping each message in its room's history under its `seq`, and claiming
+ * a sender's `clientId`: conditional PutItems that never overwrite (handlers/lib/sends.ts).
+ */
 export function allowKeepMessage(historyTable: aws.dynamodb.Table): PolicyStatement {
   return { Effect: "Allow", Action: ["dynamodb:PutItem"], Resource: historyTable.arn };
 }
 
-/** `history` reading a room's latest messages, newest first. */
+/**
+ * Reading a room's history: `history` replaying it and telling the room's latest `seq`, the
+ * message route finding the latest `seq` and a `clientId`'s record.
+ */
 export function allowReadHistory(historyTable: aws.dynamodb.Table): PolicyStatement {
   return { Effect: "Allow", Action: ["dynamodb:Query"], Resource: historyTable.arn };
+}
+
+/**
+ * The message route moving a room's sequence on: the room's head item (with no history kept,
+ * its counter), and settling a `clientId`'s record once its message is stored.
+ */
+export function allowSequenceMessages(historyTable: aws.dynamodb.Table): PolicyStatement {
+  return { Effect: "Allow", Action: ["dynamodb:UpdateItem"], Resource: historyTable.arn };
 }
 
 /**
@@ -136,6 +150,7 @@ const STATEMENTS: Record<Grant, (on: GrantTargets) => PolicyStatement[]> = {
   updateRateLimit: ({ table }) => [allowUpdateRateLimit(table)],
   keepMessage: ({ historyTable }) => [allowKeepMessage(historyTable)],
   readHistory: ({ historyTable }) => [allowReadHistory(historyTable)],
+  sequenceMessages: ({ historyTable }) => [allowSequenceMessages(historyTable)],
   tableKey: ({ kmsKeyArn }) => (kmsKeyArn === undefined ? [] : [allowTableKey(kmsKeyArn)]),
   postToConnections: ({ api, stageName }) => [allowPostToConnections(api, stageName)],
 };

@@ -120,7 +120,7 @@ export class WebSocketChat extends pulumi.ComponentResource {
 
     const table = createTable("connections", CONNECTIONS_TABLE);
     // Always there (an empty on-demand table costs nothing), so that turning retention to 0
-    // and back never replaces it. With retention 0 no function may read or write it.
+    // and back never replaces it. With retention 0 it holds each room's counter for `seq` only.
     const historyTable = createTable("room-history", HISTORY_TABLE);
     const api = createApi();
     // For the functions, which exist before the stage does (the stage waits for every route).

@@ -24,10 +24,12 @@ export type Grant =
   | "queryRoom"
   /** The message rate limit: conditionally update the sender's own record. */
   | "updateRateLimit"
-  /** Keep each message in its room's history. */
+  /** Keep each message in its room's history under its `seq`, and claim a sender's `clientId`. */
   | "keepMessage"
-  /** Read a room's latest messages. */
+  /** Read a room's history: its messages, its latest `seq`, a `clientId`'s record. */
   | "readHistory"
+  /** Move a room's sequence on (its head, or counter) and settle a `clientId`'s record. */
+  | "sequenceMessages"
   /** Use the tables' customer-managed KMS key, when the chat has one. */
   | "tableKey"
   /** Post to this API stage's connections. */
@@ -110,7 +112,9 @@ export const ROUTES = {
       "getConnection",
       "queryRoom",
       "deleteConnection",
-      ...(keepsHistory ? (["keepMessage"] as const) : []),
+      // With no history kept, a counter per room for `seq`; with it, the messages themselves.
+      ...(keepsHistory ? (["keepMessage", "readHistory"] as const) : []),
+      "sequenceMessages",
       "tableKey",
       "postToConnections",
       ...(rateLimited ? (["updateRateLimit"] as const) : []),
@@ -121,9 +125,10 @@ export const ROUTES = {
     does: "replays the sender's room's latest messages to the sender",
     memoryMb: 256,
     timeoutSeconds: 10,
-    grants: ({ keepsHistory }) => [
+    grants: () => [
       "getConnection",
-      ...(keepsHistory ? (["readHistory"] as const) : []),
+      // With no history kept, still the room's latest `seq`.
+      "readHistory",
       "tableKey",
       "postToConnections",
     ],

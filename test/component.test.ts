@@ -200,13 +200,15 @@ describe("WebSocketChat component", () => {
       ]);
     });
 
-    it("grants the message route GetItem, DeleteItem and the rate limit's UpdateItem on the table, Query on the room index only, PutItem on the history, and posting to this API's stage", () => {
+    it("grants the message route GetItem, DeleteItem and the rate limit's UpdateItem on the table, Query on the room index only, PutItem, Query and UpdateItem on the history, and posting to this API's stage", () => {
       assert.deepEqual(grantsOf("message"), [
         `dynamodb:DeleteItem on ${TABLE_ARN}`,
         `dynamodb:GetItem on ${TABLE_ARN}`,
         `dynamodb:PutItem on ${HISTORY_TABLE_ARN}`,
         `dynamodb:Query on ${TABLE_ARN}/index/byRoom`,
+        `dynamodb:Query on ${HISTORY_TABLE_ARN}`,
         `dynamodb:UpdateItem on ${TABLE_ARN}`,
+        `dynamodb:UpdateItem on ${HISTORY_TABLE_ARN}`,
         `execute-api:ManageConnections on ${API_ARN}/dev/POST/@connections/*`,
         `logs:CreateLogStream on ${logStreamsArn("message")}`,
         `logs:PutLogEvents on ${logStreamsArn("message")}`,

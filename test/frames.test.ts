@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
 import {
+  ackFrame,
   historyFrames,
+  MAX_SEQ,
   maxMessageFrameBytes,
   messageFrame,
   presenceFrame,
@@ -87,8 +89,39 @@ describe("chat.v1 frames", function () {
     const overhead = Buffer.byteLength(message(0, ""));
     const largest = message(0, "y".repeat(limit - overhead));
     assert.equal(Buffer.byteLength(largest), limit);
-    const [frame] = historyFrames("r0", [largest]);
+    // Even in a resume's reply, whose state takes the most room.
+    const state = { since: MAX_SEQ, complete: false, latestSeq: MAX_SEQ };
+    const [frame] = historyFrames("r0", [largest], state);
     assert.equal(Buffer.byteLength(frame), MAX_MESSAGE_BYTES);
     assert.ok(maxMessageFrameBytes("a".repeat(64)) < limit, "a longer room name leaves less");
+  });
+
+  it("a message frame with a seq carries it last; an ack and a resume's history carry their fields", function () {
+    const frame = messageFrame({
+      room: "r0",
+      from: "ann",
+      dataJson: '"hi"',
+      sentAt: "2023-11-14T22:13:20.001Z",
+      id: "id1",
+      seq: 7,
+    });
+    assert.ok(frame.endsWith(',"id":"id1","seq":7}'));
+    assert.deepEqual(
+      JSON.parse(ackFrame({ clientId: "abcdefgh", id: "id1", seq: 7, duplicate: true })),
+      {
+        type: "ack",
+        clientId: "abcdefgh",
+        id: "id1",
+        seq: 7,
+        duplicate: true,
+      },
+    );
+    const state = { since: 6, complete: true, latestSeq: 7 };
+    assert.deepEqual(JSON.parse(historyFrames("r0", [frame], state)[0]), {
+      type: "history",
+      room: "r0",
+      messages: [JSON.parse(frame)],
+      ...state,
+    });
   });
 });

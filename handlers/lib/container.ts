@@ -8,6 +8,7 @@ import {
   requireEnv,
 } from "./environment";
 import { HistoryStore } from "./history-store";
+import { SendLedger } from "./sends";
 import { describeError, logError } from "./log";
 import { ConnectionPoster, createConnectionPoster } from "./connection-poster";
 import { DEFAULT_MESSAGE_ROUTE, DEFAULT_ROUTE_SELECTION_EXPRESSION } from "../routes";
@@ -70,16 +71,33 @@ export function messageRateLimiter(): MessageRateLimiter | undefined {
 }
 
 let history: HistoryStore | undefined | null;
-/** The room histories; undefined when the chat keeps none. */
+/**
+ * The rooms' sequences and histories (with a retention of 0, the sequences only); undefined
+ * when the function was given no history table.
+ */
 export function historyStore(): HistoryStore | undefined {
   if (history === undefined) {
-    // No table, or a retention of 0: the chat keeps no history.
     const tableName = process.env[ENV.historyTableName];
-    const retention = historyRetentionSeconds();
-    history =
-      tableName && retention > 0 ? new HistoryStore(dynamoDb(), tableName, retention) : null;
+    history = tableName
+      ? new HistoryStore(dynamoDb(), tableName, historyRetentionSeconds(), pageSize())
+      : null;
   }
   return history ?? undefined;
+}
+
+let ledger: SendLedger | undefined | null;
+/**
+ * The senders' idempotency records; undefined when no history is kept, as they are kept no
+ * longer than the history.
+ */
+export function sendLedger(): SendLedger | undefined {
+  if (ledger === undefined) {
+    const store = historyStore();
+    ledger = store?.keepsMessages
+      ? new SendLedger(dynamoDb(), requireEnv(ENV.historyTableName), store)
+      : null;
+  }
+  return ledger ?? undefined;
 }
 
 let poster: ConnectionPoster | undefined;

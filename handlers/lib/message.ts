@@ -3,6 +3,9 @@ import { MAX_MESSAGE_BYTES } from "./limits";
 import type { RateLimit } from "./rate-limit";
 import { readRouteKey } from "./route-key";
 
+/** What a message's `clientId` (its sender's idempotency key) may be: 8 to 64 of A-Z a-z 0-9 _ -. */
+export const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
 export type ParsedMessage =
   | {
       ok: true;
@@ -10,8 +13,10 @@ export type ParsedMessage =
       dataJson: string;
       /** What plain clients receive: a string as-is, any other JSON value as its JSON text. */
       payload: string;
+      /** The sender's idempotency key (handlers/lib/sends.ts), if it gave one. */
+      clientId?: string;
     }
-  | { ok: false; reason: string };
+  | { ok: false; reason: string; clientId?: string };
 
 /** Reads a chat message body, whose `data` is what gets broadcast. */
 export function parseMessage(body: string | undefined): ParsedMessage {
@@ -24,19 +29,44 @@ export function parseMessage(body: string | undefined): ParsedMessage {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return { ok: false, reason: "The message must be a JSON object." };
   }
-  // An own property only: a body's keys are the client's, and "data" is no inherited member.
-  const data = Object.hasOwn(parsed, "data") ? (parsed as { data: unknown }).data : undefined;
+  // Own properties only: a body's keys are the client's, and "data" is no inherited member.
+  const field = (name: string) =>
+    Object.hasOwn(parsed, name) ? (parsed as Record<string, unknown>)[name] : undefined;
+  const rawClientId = field("clientId");
+  if (rawClientId !== undefined && !isClientId(rawClientId)) {
+    return { ok: false, reason: clientIdProblem(rawClientId) };
+  }
+  // Echoed in every refusal from here on, so the sender knows which message it was.
+  const echo = rawClientId === undefined ? {} : { clientId: rawClientId };
+  const data = field("data");
   if (data === undefined || data === null) {
-    return { ok: false, reason: 'The message has no "data" field.' };
+    return { ok: false, reason: 'The message has no "data" field.', ...echo };
   }
   const payload = typeof data === "string" ? data : jsonText(data);
   if (payload === undefined) {
-    return { ok: false, reason: '"data" is nested too deeply.' };
+    return { ok: false, reason: '"data" is nested too deeply.', ...echo };
   }
   if (Buffer.byteLength(payload) > MAX_MESSAGE_BYTES) {
-    return { ok: false, reason: `"data" is over ${MAX_MESSAGE_BYTES} bytes.` };
+    return { ok: false, reason: `"data" is over ${MAX_MESSAGE_BYTES} bytes.`, ...echo };
   }
-  return { ok: true, payload, dataJson: typeof data === "string" ? JSON.stringify(data) : payload };
+  const dataJson = typeof data === "string" ? JSON.stringify(data) : payload;
+  return { ok: true, payload, dataJson, ...echo };
+}
+
+function isClientId(value: unknown): value is string {
+  return typeof value === "string" && CLIENT_ID.test(value);
+}
+
+// Names what was sent, within reason: the value is the client's, and may be anything.
+function clientIdProblem(value: unknown): string {
+  const shown =
+    typeof value === "string"
+      ? `${JSON.stringify(value.slice(0, 80))}${value.length > 80 ? "…" : ""}`
+      : `a ${value === null ? "null" : Array.isArray(value) ? "list" : typeof value}`;
+  return (
+    `"clientId" must be 8 to 64 letters, digits, "_" or "-" (unique per message), ` +
+    `not ${shown}: the message was not sent.`
+  );
 }
 
 // JSON.parse accepts nesting that JSON.stringify overflows the stack on.
@@ -46,6 +76,45 @@ function jsonText(value: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A `history` request: with `since`, a resume after that `seq`. */
+export type HistoryRequest = { ok: true; since?: number } | { ok: false; reason: string };
+
+/**
+ * Reads a `history` body: anything without a `since` is today's request for the latest
+ * messages; `since` must be a whole number from 0 on (0: from the room's first message).
+ */
+export function parseHistoryRequest(body: string | undefined): HistoryRequest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body ?? "");
+  } catch {
+    return { ok: true };
+  }
+  if (typeof parsed !== "object" || parsed === null || !Object.hasOwn(parsed, "since")) {
+    return { ok: true };
+  }
+  const since = (parsed as { since: unknown }).since;
+  if (typeof since === "number" && Number.isSafeInteger(since) && since >= 0) {
+    return { ok: true, since };
+  }
+  const shown = typeof since === "string" ? JSON.stringify(since.slice(0, 40)) : String(since);
+  return {
+    ok: false,
+    reason:
+      `"since" must be the seq of the last message you have (a whole number from 0 on), ` +
+      `not ${typeof since === "object" && since !== null ? "an object or list" : shown}.`,
+  };
+}
+
+/**
+ * Whether a resume from `since` misses nothing: its first message is the one right after
+ * `since`, or, with none, nothing came after `since` at all. A room whose latest `seq` is below
+ * `since` started its sequence over (its head expired): that is a discontinuity too.
+ */
+export function isComplete(since: number, page: { firstSeq?: number; latestSeq: number }): boolean {
+  return page.firstSeq === undefined ? page.latestSeq === since : page.firstSeq === since + 1;
 }
 
 /** Why a sender whose record is gone gets nothing: it expired, or a broadcast found it closed. */
@@ -161,8 +230,9 @@ export function errorReply(
   reason: string,
   shape: MessageShape,
   structured = false,
+  clientId?: string,
 ): string {
-  const reply = { error, message: reason, expected: exampleMessage(shape) };
+  const reply = { error, message: reason, expected: exampleMessage(shape), clientId };
   return JSON.stringify(structured ? { type: "error", ...reply } : reply);
 }
 
@@ -174,6 +244,7 @@ export function rateLimitedReply(
   retryAfterMs: number,
   limit: RateLimit,
   structured = false,
+  clientId?: string,
 ): string {
   const seconds = Math.max(0.1, Math.ceil(retryAfterMs / 100) / 10);
   const reply = {
@@ -182,6 +253,7 @@ export function rateLimitedReply(
       `Too many messages (at most ${limit.burst} at once, then ${limit.perSecond} a second): ` +
       `this one was not sent. Send it again in ${seconds.toFixed(1)} s.`,
     retryAfterMs,
+    clientId,
   };
   return JSON.stringify(structured ? { type: "error", ...reply } : reply);
 }

@@ -1,6 +1,7 @@
 import {
   AttributeValue,
   BatchWriteItemCommand,
+  DeleteItemCommand,
   DeleteTableCommand,
   DynamoDBClient,
   ScanCommand,
@@ -71,12 +72,12 @@ export class TestDynamo {
         ? await startLocalDynamo()
         : // Shared: stopping a TestDynamo leaves it running for the next suite.
           { endpoint: await dynamoLocalEndpoint(), close: () => Promise.resolve() };
-    const client = new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region: TEST_REGION,
-      credentials: TEST_CREDENTIALS,
-    });
-    return new TestDynamo(dynamo, client);
+    return new TestDynamo(dynamo, TestDynamo.newClient(dynamo.endpoint));
+  }
+
+  /** A client of its own (its own connection pool, as another container's); destroy it after. */
+  static newClient(endpoint: string): DynamoDBClient {
+    return new DynamoDBClient({ endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
   }
 
   get endpoint(): string {
@@ -122,6 +123,14 @@ export class TestDynamo {
         Object.entries(item).map(([key, value]) => [key, value.S ?? value.N ?? ""]),
       ),
     );
+  }
+
+  /** Deletes one item, as TTL would: `key` holds the table's string keys. */
+  async deleteItem(tableName: string, key: Record<string, string>): Promise<void> {
+    const Key = Object.fromEntries(
+      Object.entries(key).map(([name, value]) => [name, { S: value }]),
+    );
+    await this.client.send(new DeleteItemCommand({ TableName: tableName, Key }));
   }
 
   async ids(tableName: string): Promise<string[]> {
