@@ -179,6 +179,50 @@ describe("local/page/protocol.mjs: the page's side of chat.v1", () => {
       );
     });
 
+    it("reads seq, resume replies, acks and the clientId and wait of a refused send", () => {
+      const message = { type: "message", room: "r", from: "a", data: "hi", id: "m1", seq: 7 };
+      assert.equal(protocol.parseFrame(JSON.stringify(message)).seq, 7);
+      assert.equal(protocol.parseFrame(JSON.stringify({ ...message, seq: -1 })).seq, undefined);
+      const resumed = {
+        type: "history",
+        room: "r",
+        messages: [message],
+        since: 6,
+        complete: false,
+        latestSeq: 9,
+      };
+      assert.deepEqual(protocol.parseFrame(JSON.stringify(resumed)), {
+        ...resumed,
+        messages: [message],
+      });
+      const ack = { type: "ack", clientId: "abcdefgh", id: "m1", seq: 7, duplicate: true };
+      assert.deepEqual(protocol.parseFrame(JSON.stringify(ack)), ack);
+      assert.deepEqual(protocol.parseFrame('{"type":"ack","id":"m1"}'), { type: "unknown" });
+      assert.deepEqual(
+        protocol.parseFrame(
+          '{"type":"error","error":"RateLimited","message":"m","clientId":"abcdefgh","retryAfterMs":250}',
+        ),
+        {
+          type: "error",
+          error: "RateLimited",
+          message: "RateLimited: m",
+          clientId: "abcdefgh",
+          retryAfterMs: 250,
+        },
+      );
+    });
+
+    it("makes clientIds the server takes, each different", () => {
+      const ids = new Set(Array.from({ length: 1000 }, () => protocol.newClientId()));
+      assert.equal(ids.size, 1000);
+      for (const id of ids) assert.match(id, /^[A-Za-z0-9_-]{8,64}$/);
+    });
+
+    it("resumes from the highest seq up to which it has every message", () => {
+      assert.equal(protocol.contiguousSeq(3, new Set([4, 5, 7])), 5);
+      assert.equal(protocol.contiguousSeq(0, new Set([2])), 0);
+    });
+
     it("reads the chat's errors and API Gateway's own error frames as errors", () => {
       assert.deepEqual(
         protocol.parseFrame('{"type":"error","error":"RateLimited","message":"Retry in 2 s."}'),

@@ -285,20 +285,21 @@ describe("the chat page (local/page/) in headless Chromium, against local mode",
     await alice.paste("x".repeat(40 * 1024));
     assert.match(
       await alice.messageError(),
-      /Too long to send: 40,99\d bytes, .*over 32 KB \(32,768 bytes\)/,
+      /Too long to send: 41,03\d bytes, .*over 32 KB \(32,768 bytes\)/,
     );
     assert.equal((await alice.messageBox()).length, 40 * 1024, "the text stays in the box");
     assert.equal(await box.getAttribute("aria-invalid"), "true");
 
     // 16,384 characters, but 32,768 bytes of UTF-8 and more with the frame around them.
     await alice.paste("é".repeat(16_384));
-    assert.match(await alice.messageError(), /Too long to send: 32,80\d bytes/);
+    assert.match(await alice.messageError(), /Too long to send: 32,83\d bytes/);
 
-    // `{"action":"sendmessage","data":"…"}` is 34 bytes around the text: 32,734 fill one frame.
-    await alice.paste("y".repeat(32_735));
+    // `{"action":"sendmessage","data":"…","clientId":"<22 characters>"}` is 70 bytes around
+    // the text: 32,698 fill one frame.
+    await alice.paste("y".repeat(32_699));
     assert.match(await alice.messageError(), /Too long to send: 32,769 bytes/);
-    await alice.paste("y".repeat(32_734));
-    await bob.waitForMessage("y".repeat(32_734), "alice");
+    await alice.paste("y".repeat(32_698));
+    await bob.waitForMessage("y".repeat(32_698), "alice");
     assert.equal(await alice.messageError(), "");
     assert.equal(await box.getAttribute("aria-invalid"), null);
     assert.equal(await alice.state(), "connected", "a frame at the limit keeps the connection");

@@ -53,6 +53,19 @@ export function parseMessage(body: string | undefined): ParsedMessage {
   return { ok: true, payload, dataJson, ...echo };
 }
 
+/** The body's `clientId`, when it is a JSON object with a valid one: for echoing in a refusal. */
+export function clientIdOf(body: string | undefined): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body ?? "");
+    if (typeof parsed !== "object" || parsed === null || !Object.hasOwn(parsed, "clientId"))
+      return undefined;
+    const { clientId } = parsed as { clientId: unknown };
+    return isClientId(clientId) ? clientId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function isClientId(value: unknown): value is string {
   return typeof value === "string" && CLIENT_ID.test(value);
 }

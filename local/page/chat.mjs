@@ -1,11 +1,15 @@
 // The chat page: joins a room over chat.v1 and shows it. Text from the network only ever
 // reaches the page through textContent, never as HTML.
 import {
+  CLIENT_ID_LENGTH,
+  RETRYABLE_ERRORS,
   SUBPROTOCOL,
   actionFrame,
   connectUrl,
+  contiguousSeq,
   displayText,
   nameProblem,
+  newClientId,
   parseFrame,
   reconnectDelayMs,
   resolveSettings,
@@ -19,7 +23,12 @@ import {
 // at once is not hammered.
 const STABLE_CONNECTION_MS = 10_000;
 const ANNOUNCED_KEPT = 3;
-const OWN_PENDING_KEPT = 50;
+// A message that arrives with a seq past the next one may only have overtaken it (two Lambdas
+// handle two messages side by side): wait this long before asking for what is missing.
+const GAP_WAIT_MS = 1_000;
+// A send the server asked to repeat (busy, or still handling the first attempt) goes again after
+// this long, unless the server said how long.
+const RESEND_WAIT_MS = 1_000;
 // Messages from one sender this close together read as one run.
 const RUN_MS = 2 * 60 * 1000;
 
@@ -65,10 +74,24 @@ let leaving = false;
 let retryTimer;
 let keepaliveTimer;
 let unread = 0;
-/** Ids of the messages on screen: history after a reconnect repeats some. */
-const shownIds = new Set();
-/** What this page sent and has not seen come back yet, oldest first: how own messages are known. */
-const pendingOwn = [];
+/** The messages on screen by id: history after a reconnect repeats some. */
+const shown = new Map();
+/** The `seq`s of the messages on screen. */
+const shownSeqs = new Set();
+/**
+ * The highest `seq` up to which every message is on screen (or known to be lost): the `since`
+ * of the next resume. Undefined until the first history reply.
+ */
+let resumeFrom;
+/** The `since` of the resume request on its way, if any: one at a time. */
+let resumingSince;
+let gapTimer;
+/**
+ * What this page sent (or will send once connected) and the server has not acknowledged yet,
+ * oldest first: `{ clientId, text, frame, item, timer }`. Sent again, with the same `clientId`,
+ * after every reconnect until acknowledged: the server stores each `clientId` once.
+ */
+const outbox = [];
 let presence = { count: 0, names: [] };
 
 void start();
@@ -215,8 +238,13 @@ function connect() {
     openedWithSettings = true;
     ui.tokenForm.hidden = true;
     setStatus("connected", `Connected to ${settings.room} as ${settings.name}`);
-    sendFrame(actionFrame(settings.actionPath, settings.actions.history));
+    setMessageError("");
+    resumingSince = undefined;
+    // First the latest messages; after a reconnect, everything since the last one shown.
+    if (resumeFrom === undefined) sendFrame(actionFrame(settings.actionPath, settings.actions.history));
+    else requestResume();
     sendFrame(actionFrame(settings.actionPath, settings.actions.who));
+    for (const entry of outbox) transmit(entry);
   });
   ws.addEventListener("message", (event) => {
     if (socket === ws && typeof event.data === "string") receive(event.data);
@@ -226,6 +254,9 @@ function connect() {
     socket = undefined;
     clearTimeout(keepaliveTimer);
     if (leaving) return;
+    // Who is here is not known again until the next `who` answers.
+    showPresenceUnknown();
+    for (const entry of outbox) markEntry(entry, "waiting");
     const stable = openedAt !== undefined && Date.now() - openedAt >= STABLE_CONNECTION_MS;
     failures = stable ? 0 : failures + 1;
     // A browser only sees that the upgrade failed, never the status: a refusal for lack of a
@@ -276,9 +307,13 @@ function receive(text) {
   if ("room" in frame && frame.room !== settings.room) return;
   switch (frame.type) {
     case "message":
-      return addMessage(frame, true);
+      addMessage(frame, true);
+      return checkForGap();
     case "history":
-      return frame.messages.forEach((message) => addMessage(message, false));
+      frame.messages.forEach((message) => addMessage(message, false));
+      return historyArrived(frame);
+    case "ack":
+      return acknowledged(frame);
     case "joined":
     case "left":
       addNotice(frame);
@@ -286,6 +321,7 @@ function receive(text) {
     case "presence":
       return setPresence(frame.count, frame.names);
     case "error":
+      if (frame.clientId && sendRefused(frame)) return;
       return showProblem(frame.message || frame.error || "an unexplained error");
     default:
       console.warn("The page ignored a frame it does not understand.");
@@ -293,22 +329,29 @@ function receive(text) {
 }
 
 function addMessage(message, live) {
-  if (shownIds.has(message.id)) return;
-  shownIds.add(message.id);
+  if (shown.has(message.id)) return;
   const text = displayText(message.data);
-  const own = live ? claimOwn(message, text) : message.from === settings.name;
+  // One of this page's own, sent and not acknowledged yet: its item becomes the message.
+  const entry = claimOwn(message, text);
+  const own = entry !== undefined || message.from === settings.name;
   const sentAt = message.sentAt ?? Date.now();
 
-  const item = element("li", own ? "message own" : "message");
-  const meta = element("p", "meta");
-  meta.append(element("span", "from", message.from));
-  if (own) meta.append(element("span", "you", " (you)"));
-  meta.append(" ", timeElement(sentAt));
-  item.append(meta, element("p", "text", text));
-  item.dataset.from = message.from;
-  insertByTime(item, sentAt, own);
-  markRun(item);
-  if (item.nextElementSibling) markRun(item.nextElementSibling);
+  let item;
+  if (entry) {
+    item = entry.item;
+    forget(entry);
+    item.remove();
+    item.querySelector("time").replaceWith(timeElement(sentAt));
+    setMark(item, "sent");
+  } else {
+    item = messageItem(message.from, own, sentAt, text);
+  }
+  shown.set(message.id, item);
+  if (message.seq !== undefined) {
+    item.dataset.seq = String(message.seq);
+    shownSeqs.add(message.seq);
+  }
+  place(item, sentAt, own);
 
   if (live && !own) {
     announce(`${message.from}: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`);
@@ -319,14 +362,178 @@ function addMessage(message, live) {
   }
 }
 
-/** True when `message` is one this page sent (matched by content, oldest first). */
+/** A message item: who, (you), when, the send's mark, and the text. */
+function messageItem(from, own, sentAt, text) {
+  const item = element("li", own ? "message own" : "message");
+  const meta = element("p", "meta");
+  meta.append(element("span", "from", from));
+  if (own) meta.append(element("span", "you", " (you)"));
+  meta.append(" ", timeElement(sentAt));
+  if (own) meta.append(element("span", "mark"));
+  item.append(meta, element("p", "text", text));
+  item.dataset.from = from;
+  return item;
+}
+
+/**
+ * The outbox entry `message` is, when it arrives before its ack: one this page sent with the
+ * same text (oldest first), from this page's name.
+ */
 function claimOwn(message, text) {
-  const index = pendingOwn.indexOf(text);
-  if (index === -1) return false;
   // Without a token the server uses the name we gave; with one, the token's name may win.
-  if (!token && message.from !== settings.name) return false;
-  pendingOwn.splice(index, 1);
+  if (!token && message.from !== settings.name) return undefined;
+  return outbox.find((entry) => entry.transmitted && entry.text === text);
+}
+
+/** The server has `ack.clientId`'s message (as `ack.id`, `ack.seq`): it is sent. */
+function acknowledged(ack) {
+  const entry = outbox.find((e) => e.clientId === ack.clientId);
+  if (!entry) return;
+  forget(entry);
+  const existing = shown.get(ack.id);
+  if (existing) {
+    // Its broadcast (or a resume) showed it first: that item is this page's own.
+    entry.item.remove();
+    markOwn(existing);
+    return;
+  }
+  const { item } = entry;
+  shown.set(ack.id, item);
+  item.remove();
+  if (ack.seq !== undefined) {
+    item.dataset.seq = String(ack.seq);
+    shownSeqs.add(ack.seq);
+  }
+  setMark(item, "sent");
+  place(item, Number(item.dataset.time), true);
+  checkForGap();
+}
+
+/** An error about one of this page's sends: true when it was about one. */
+function sendRefused(error) {
+  const entry = outbox.find((e) => e.clientId === error.clientId);
+  if (!entry) return false;
+  if (RETRYABLE_ERRORS.includes(error.error)) {
+    // The same clientId again: the server sends it at most once.
+    markEntry(entry, "retrying", error.message);
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => transmit(entry), error.retryAfterMs ?? RESEND_WAIT_MS);
+    return true;
+  }
+  // Refused for good: back into the box (unless something else is being typed), with why.
+  forget(entry);
+  entry.item.remove();
+  if (ui.message.value === "") {
+    ui.message.value = entry.text;
+    fitMessageBox();
+  }
+  showProblem(error.message || error.error);
   return true;
+}
+
+function forget(entry) {
+  clearTimeout(entry.timer);
+  const index = outbox.indexOf(entry);
+  if (index !== -1) outbox.splice(index, 1);
+}
+
+function markOwn(item) {
+  if (!item.classList.contains("own")) {
+    item.classList.add("own");
+    item.querySelector(".from").after(element("span", "you", " (you)"));
+    item.querySelector(".meta").append(element("span", "mark"));
+  }
+  setMark(item, "sent");
+}
+
+/** Shows where a send stands: `sending`, `waiting` (for a connection), `retrying`, `sent`. */
+function setMark(item, state, reason) {
+  item.classList.toggle("pending", state !== "sent");
+  item.dataset.state = state;
+  const mark = item.querySelector(".mark");
+  if (!mark) return;
+  const words = {
+    sending: "Sending…",
+    waiting: "Not sent yet: waiting for the connection",
+    retrying: `Not sent yet${reason ? ` (${reason})` : ""}: trying again`,
+    sent: "Sent",
+  };
+  mark.textContent = ` · ${words[state]}`;
+}
+
+function markEntry(entry, state, reason) {
+  setMark(entry.item, state, reason);
+}
+
+/** Sends `entry` now if connected; otherwise it waits for the next connection. */
+function transmit(entry) {
+  clearTimeout(entry.timer);
+  if (socket?.readyState !== WebSocket.OPEN) return markEntry(entry, "waiting");
+  sendFrame(entry.frame);
+  entry.transmitted = true;
+  markEntry(entry, "sending");
+}
+
+// ---- Resuming: every message once, in the order of its seq -----------------------------------
+
+/** Asks for everything after the last message shown (once at a time). */
+function requestResume() {
+  if (resumingSince !== undefined || resumeFrom === undefined) return;
+  if (socket?.readyState !== WebSocket.OPEN) return;
+  resumingSince = resumeFrom;
+  sendFrame(actionFrame(settings.actionPath, settings.actions.history, { since: resumeFrom }));
+}
+
+function historyArrived(frame) {
+  if (frame.latestSeq === undefined) return; // a server without seq: nothing to resume by
+  if (frame.since === undefined) {
+    // The latest messages: the page has everything from the first of them on.
+    resumeFrom ??= frame.messages.length > 0 ? frame.messages[0].seq - 1 : frame.latestSeq;
+    resumeFrom = contiguousSeq(resumeFrom, shownSeqs);
+    return;
+  }
+  // Another frame of a reply already read (a reply over 128 KB comes in several).
+  if (frame.since !== resumingSince) return resumeIfBehind(frame.latestSeq);
+  resumingSince = undefined;
+  if (frame.latestSeq < frame.since) {
+    // The room's numbering started over (its history had expired, or the server is new).
+    addLine("The room's history started over while you were away: older messages stay above.");
+    for (const item of shown.values()) delete item.dataset.seq;
+    shownSeqs.clear();
+    resumeFrom = 0;
+    return requestResume();
+  }
+  if (frame.complete === false) {
+    addLine("Some messages sent while you were away are no longer kept, and are missing here.");
+    resumeFrom = frame.messages.length > 0 ? frame.messages[0].seq - 1 : frame.latestSeq;
+  }
+  resumeFrom = contiguousSeq(resumeFrom, shownSeqs);
+  resumeIfBehind(frame.latestSeq);
+}
+
+function resumeIfBehind(latestSeq) {
+  resumeFrom = contiguousSeq(resumeFrom, shownSeqs);
+  if (resumeFrom < latestSeq) requestResume();
+}
+
+/** A message past the next one: ask for what is missing, unless it turns up by itself. */
+function checkForGap() {
+  if (resumeFrom === undefined) return;
+  resumeFrom = contiguousSeq(resumeFrom, shownSeqs);
+  const ahead = [...shownSeqs].some((seq) => seq > resumeFrom + 1);
+  if (!ahead || gapTimer !== undefined) return;
+  gapTimer = setTimeout(() => {
+    gapTimer = undefined;
+    resumeFrom = contiguousSeq(resumeFrom, shownSeqs);
+    if ([...shownSeqs].some((seq) => seq > resumeFrom + 1)) requestResume();
+  }, GAP_WAIT_MS);
+}
+
+/** A line of the page's own in the conversation (not a message). */
+function addLine(text) {
+  const item = element("li", "notice gap", text);
+  place(item, Date.now(), false);
+  announce(text);
 }
 
 /** A message right after another from the same sender shows no name and time of its own. */
@@ -334,6 +541,7 @@ function markRun(item) {
   const before = item.previousElementSibling;
   const continues =
     item.classList.contains("message") &&
+    !item.classList.contains("pending") &&
     before?.classList.contains("message") &&
     before.dataset.from === item.dataset.from &&
     Number(item.dataset.time) - Number(before.dataset.time) < RUN_MS;
@@ -349,16 +557,33 @@ function addNotice(frame) {
     " ",
     timeElement(frame.at ?? Date.now()),
   );
-  insertByTime(item, frame.at ?? Date.now(), false);
+  place(item, frame.at ?? Date.now(), false);
   announce(`${frame.name} ${frame.type}`);
 }
 
-function insertByTime(item, time, own) {
+/**
+ * Puts `item` in the conversation: sends not yet acknowledged last; a message with a seq after
+ * those with a lower one (whatever order they arrived in); anything else by time.
+ */
+function place(item, time, own) {
   const follow = own || isNearBottom();
   item.dataset.time = String(time);
+  const pending = item.classList.contains("pending");
+  const seq = item.dataset.seq === undefined ? undefined : Number(item.dataset.seq);
   let before = ui.messages.lastElementChild;
-  while (before && Number(before.dataset.time) > time) before = before.previousElementSibling;
+  const goesBefore = (other) => {
+    if (other.classList.contains("pending")) return !pending;
+    if (pending) return false;
+    if (seq !== undefined && other.dataset.seq !== undefined)
+      return Number(other.dataset.seq) > seq;
+    return (
+      Number(other.dataset.time) > time && (seq === undefined || other.dataset.seq === undefined)
+    );
+  };
+  while (before && goesBefore(before)) before = before.previousElementSibling;
   ui.messages.insertBefore(item, before ? before.nextElementSibling : ui.messages.firstChild);
+  markRun(item);
+  if (item.nextElementSibling) markRun(item.nextElementSibling);
   ui.empty.hidden = true;
   if (follow) scrollToNewest();
   else ui.jump.hidden = false;
@@ -378,8 +603,13 @@ function clearConversation() {
   ui.messages.replaceChildren();
   ui.empty.hidden = false;
   ui.jump.hidden = true;
-  shownIds.clear();
-  pendingOwn.length = 0;
+  shown.clear();
+  shownSeqs.clear();
+  resumeFrom = undefined;
+  resumingSince = undefined;
+  clearTimeout(gapTimer);
+  gapTimer = undefined;
+  for (const entry of [...outbox]) forget(entry);
   setPresence(0, []);
 }
 
@@ -395,8 +625,17 @@ function changePresence(frame) {
   }
 }
 
+/** While disconnected, who is here is not known: the list stays, greyed, and says so. */
+function showPresenceUnknown() {
+  ui.people.classList.add("unknown");
+  ui.peopleCount.textContent = "(?)";
+  ui.peopleMore.hidden = false;
+  ui.peopleMore.textContent = "Not known while disconnected.";
+}
+
 function setPresence(count, names) {
   presence = { count, names };
+  ui.people.classList.remove("unknown");
   ui.peopleCount.textContent = `(${count})`;
   const sorted = [...names].sort((a, b) => a.localeCompare(b, undefined, { sensitivity: "base" }));
   ui.people.replaceChildren(
@@ -424,21 +663,26 @@ function announce(text) {
 
 // ---- Sending ------------------------------------------------------------------------------
 
+/**
+ * Sends what is in the box with a new `clientId`, or, while disconnected, keeps it in the outbox
+ * (shown as not sent yet) until the next connection: either way it is shown at once, and marked
+ * sent once the server acknowledges it.
+ */
 function send() {
   const text = ui.message.value;
   if (text.trim() === "") return;
-  const frame = actionFrame(settings.actionPath, settings.messageRoute, { data: text });
+  const clientId = newClientId();
+  const frame = actionFrame(settings.actionPath, settings.messageRoute, { data: text, clientId });
   if (!checkMessageSize(frame)) return;
-  if (socket?.readyState !== WebSocket.OPEN) {
-    setMessageError("Not connected yet: the message stays here until you can send it.");
-    return;
-  }
-  sendFrame(frame);
-  pendingOwn.push(text);
-  if (pendingOwn.length > OWN_PENDING_KEPT) pendingOwn.shift();
+  const item = messageItem(settings.name, true, Date.now(), text);
+  const entry = { clientId, text, frame, item, transmitted: false };
+  outbox.push(entry);
+  setMark(item, "waiting");
+  place(item, Date.now(), true);
   ui.message.value = "";
   fitMessageBox();
   setMessageError("");
+  transmit(entry);
 }
 
 /**
@@ -447,8 +691,10 @@ function send() {
  */
 function checkMessageSize(frame) {
   const text = ui.message.value;
+  // Every message carries a clientId: count one, whatever its value.
+  const clientId = "x".repeat(CLIENT_ID_LENGTH);
   const bytes = utf8Bytes(
-    frame ?? actionFrame(settings.actionPath, settings.messageRoute, { data: text }),
+    frame ?? actionFrame(settings.actionPath, settings.messageRoute, { data: text, clientId }),
   );
   const limit = settings.maxFrameBytes;
   if (bytes <= limit) {

@@ -154,13 +154,42 @@ export function reconnectDelayMs(attempt, random = Math.random) {
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/**
+ * Errors worth sending the same message again for, with its `clientId` (which makes the resend
+ * safe): the server was busy, or its tables could not be reached.
+ */
+export const RETRYABLE_ERRORS = ["RateLimited", "SendPending", "BroadcastFailed"];
+
+const CLIENT_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/** Characters of a `clientId`: 22 of 64 kinds, 132 random bits. */
+export const CLIENT_ID_LENGTH = 22;
+
+/**
+ * A new `clientId`: unique per message, 22 of A-Z a-z 0-9 _ - (the server takes 8 to 64).
+ * `getRandomValues` works on pages served over plain http too, where `randomUUID` does not.
+ */
+export function newClientId(random = (bytes) => globalThis.crypto.getRandomValues(bytes)) {
+  const bytes = random(new Uint8Array(CLIENT_ID_LENGTH));
+  return Array.from(bytes, (byte) => CLIENT_ID_ALPHABET[byte % 64]).join("");
+}
+
+/**
+ * The `since` to resume from: the highest `seq` up to which the page has every message, given
+ * the `seq`s it has (a Set) and where it started from.
+ */
+export function contiguousSeq(from, seqs) {
+  let seq = from;
+  while (seqs.has(seq + 1)) seq++;
+  return seq;
+}
+
 /** `data` as the page shows it: a string as it is, any other JSON value as its JSON text. */
 export function displayText(data) {
   return typeof data === "string" ? data : JSON.stringify(data);
 }
 
 /**
- * A frame from the server, checked: `{type: "message" | "history" | "joined" | "left" |
+ * A frame from the server, checked: `{type: "message" | "history" | "ack" | "joined" | "left" |
  * "presence" | "error", ...}` with the fields the page reads, or `{type: "unknown"}`.
  * API Gateway's own error frames (`{"message": "Forbidden", "connectionId": ...}`) and the
  * handlers' JSON errors without a type count as errors too.
@@ -180,8 +209,25 @@ export function parseFrame(text) {
       if (typeof value.room !== "string" || !Array.isArray(value.messages))
         return { type: "unknown" };
       const messages = value.messages.map(messageFrame).filter((m) => m !== undefined);
-      return { type: "history", room: value.room, messages };
+      return defined({
+        type: "history",
+        room: value.room,
+        messages,
+        since: seqOf(value.since),
+        complete: typeof value.complete === "boolean" ? value.complete : undefined,
+        latestSeq: seqOf(value.latestSeq),
+      });
     }
+    case "ack":
+      return typeof value.clientId === "string" && typeof value.id === "string"
+        ? defined({
+            type: "ack",
+            clientId: value.clientId,
+            id: value.id,
+            seq: seqOf(value.seq),
+            duplicate: value.duplicate === true,
+          })
+        : { type: "unknown" };
     case "joined":
     case "left":
       return typeof value.room === "string" && typeof value.name === "string"
@@ -201,7 +247,13 @@ export function parseFrame(text) {
     case "error":
     case undefined:
       if (typeof value.message === "string" || typeof value.error === "string") {
-        return { type: "error", error: stringOr(value.error, ""), message: errorText(value) };
+        return defined({
+          type: "error",
+          error: stringOr(value.error, ""),
+          message: errorText(value),
+          clientId: typeof value.clientId === "string" ? value.clientId : undefined,
+          retryAfterMs: Number.isFinite(value.retryAfterMs) ? value.retryAfterMs : undefined,
+        });
       }
       return { type: "unknown" };
     default:
@@ -218,14 +270,25 @@ function messageFrame(value) {
     value.data === undefined
   )
     return undefined;
-  return {
+  return defined({
     type: "message",
     room: value.room,
     from: value.from,
     data: value.data,
     id: value.id,
     sentAt: timeOf(value.sentAt),
-  };
+    seq: seqOf(value.seq),
+  });
+}
+
+/** `object` without the fields that are undefined. */
+function defined(object) {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
+}
+
+/** A message's place in its room (a whole number from 0 on), or undefined. */
+function seqOf(value) {
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 function errorText(value) {
