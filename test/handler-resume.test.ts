@@ -145,6 +145,8 @@ for (const backend of dynamoBackends())
       assert.deepEqual([upToDate.messages, upToDate.complete], [[], true]);
       // A since past the latest: the room's sequence started over (or the client is wrong).
       assert.equal((await history(ANN, { since: 9 })).frames[0].complete, false);
+      const largest = await history(ANN, { since: Number.MAX_SAFE_INTEGER });
+      assert.deepEqual([largest.statusCode, largest.frames[0].complete], [200, false]);
     });
 
     it("since with history off: nothing to replay, so complete only when nothing was missed", async function () {

@@ -54,7 +54,9 @@ const LAST_SEQ_KEY = seqKey(Number.MAX_SAFE_INTEGER);
 export const HEAD_KEPT_SECONDS = 90 * 24 * 60 * 60;
 // Each conflict means another message took the number: a sender gives up after this many in a
 // row (or at its deadline), which only a room far past its write ceiling reaches.
-const MAX_SEQUENCE_ATTEMPTS = 50;
+const MAX_SEQUENCE_ATTEMPTS = 100;
+// Numbers tried one after another, after a lost race, before the latest is read again.
+const READ_AFTER_LOST_RACES = 2;
 
 /** The range key of message `seq`. */
 export function seqKey(seq: number): string {
@@ -110,8 +112,8 @@ export class HistoryStore {
 
   /**
    * Gives `message` the room's next `seq` and, with history kept, stores it under that number:
-   * one consistent Query for the latest number, one conditional PutItem, and another Query and
-   * PutItem per number another container took first. Without history, one counter UpdateItem.
+   * one consistent Query for the latest number, one conditional PutItem, and one more PutItem
+   * (every second time, a Query too) per number another container took first. Without history, one counter UpdateItem.
    * Resolves to the `seq`; the head is moved by `advanceHead`, off the sender's path.
    * `latestSeq`, when the caller has just read it, saves the first Query.
    */
@@ -136,7 +138,15 @@ export class HistoryStore {
         if (attempt >= MAX_SEQUENCE_ATTEMPTS) {
           throw new SequenceContention(message.room, attempt);
         }
-        // The consistent read sees the number that was just taken, at least.
+        // `seq` is taken, so `seq + 1` is the next number that can be free: try it at once, one
+        // round trip where the container that took `seq` needs two (a read, then its write) for
+        // its next message, so a sender that lost a race is the first in line for the next. Only
+        // after several lost in a row, read how far the room has got, and back off a little.
+        if (attempt % READ_AFTER_LOST_RACES !== 0) {
+          latest = seq;
+          continue;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt));
         latest = Math.max(seq, await this.latestSeq(message.room, { deadline }));
       }
     }
@@ -226,7 +236,10 @@ export class HistoryStore {
     options: ReadOptions = {},
   ): Promise<HistoryPage> {
     const latestSeq = this.latestSeq(room, options);
-    if (!this.keepsMessages) return { frames: [], latestSeq: await latestSeq };
+    // No number comes after the largest: nothing to read (and no key range to read it from).
+    if (!this.keepsMessages || since >= Number.MAX_SAFE_INTEGER) {
+      return { frames: [], latestSeq: await latestSeq };
+    }
     const cutoff = this.cutoff(options.now);
     const kept: Array<{ seq: number; frame: string }> = [];
     const from = seqKey(since + 1);
