@@ -282,10 +282,14 @@ function forbidden(stack: Stack, args: WebSocketChatArgs): Record<FunctionName, 
     ],
     message: [
       dynamo("PutItem", connectionsTable, "writing a connection's record"),
-      dynamo("Query", historyTable, "reading history"),
       dynamo("DeleteItem", historyTable, "deleting history"),
-      dynamo("UpdateItem", historyTable, "changing history"),
-      ...(keepsHistory ? [] : [dynamo("PutItem", historyTable, "keeping no history")]),
+      // With no history, only each room's counter for seq.
+      ...(keepsHistory
+        ? []
+        : [
+            dynamo("PutItem", historyTable, "keeping no history"),
+            dynamo("Query", historyTable, "keeping no history"),
+          ]),
       ...(rateLimited ? [] : [dynamo("UpdateItem", connectionsTable, "with no rate limit")]),
     ],
     history: [
@@ -293,7 +297,7 @@ function forbidden(stack: Stack, args: WebSocketChatArgs): Record<FunctionName, 
       dynamo("Query", roomIndex, "reading the room"),
       dynamo("PutItem", historyTable, "writing history"),
       dynamo("DeleteItem", historyTable, "deleting history"),
-      ...(keepsHistory ? [] : [dynamo("Query", historyTable, "keeping no history")]),
+      dynamo("UpdateItem", historyTable, "changing history"),
     ],
     who: [
       ...table(["PutItem", "DeleteItem", "UpdateItem"], "writing connection records"),
