@@ -40,7 +40,7 @@ describe("npm start and the README's rooms walkthrough with wscat", function () 
     ann.write('{"action":"sendmessage", "data":"hello red"}\r');
     await ann.waitFor(/< hello red/);
     await bob.waitFor(
-      /< \{"type":"message","room":"red","from":"Ann","data":"hello red","sentAt":"[^"]+","id":"[0-9A-Z]{26}"\}/,
+      /< \{"type":"message","room":"red","from":"Ann","data":"hello red","sentAt":"[^"]+","id":"[0-9A-Z]{26}","seq":1\}/,
     );
     cy.write('{"action":"sendmessage", "data":"hello blue"}\r');
     await dee.waitFor(/< hello blue/);
@@ -48,7 +48,7 @@ describe("npm start and the README's rooms walkthrough with wscat", function () 
 
     bob.write('{"action":"history"}\r');
     await bob.waitFor(
-      /< \{"type":"history","room":"red","messages":\[\{"type":"message","room":"red","from":"Ann","data":"hello red",[^\]]*\]\}/,
+      /< \{"type":"history","room":"red","messages":\[\{"type":"message","room":"red","from":"Ann","data":"hello red",[^\]]*\],"latestSeq":1\}/,
     );
     dee.write('{"action":"who"}\r');
     await dee.waitFor(/< \{"type":"presence","room":"blue","count":2,"names":\["Cy","Dee"\]\}/);
