@@ -187,8 +187,9 @@ describe("local chat: seq, resume with since, acks and idempotent resends", func
     const [ann, bob] = [await connect(chat, "ann"), await connect(chat, "bob")];
     const clientId = "resend-after-drop-1";
     await send(ann, "only once", { clientId });
-    ann.socket.terminate(); // before any ack can arrive
+    // Stored and broadcast; Ann's connection drops before she has read her ack.
     const [broadcast] = await collect<MessageFrame>(bob, "message", 1);
+    ann.socket.terminate(); // whatever had arrived unread is lost with it
 
     const back = await connect(chat, "ann");
     await send(back, "only once", { clientId });

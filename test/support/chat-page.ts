@@ -156,12 +156,15 @@ export class ChatPage {
     );
   }
 
-  /** Waits until a message with this text (and sender, if given) is on screen. */
+  /**
+   * Waits until a message with this text (and sender, if given) is on screen, as the server has
+   * it: a page's own message counts once acknowledged, not while it is still being sent.
+   */
   waitForMessage(text: string, from?: string): Promise<void> {
     return this.waitUntil(
       `the message ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)}${from ? ` from ${from}` : ""}`,
       ([t, f]) =>
-        [...document.querySelectorAll("#messages li.message")].some(
+        [...document.querySelectorAll("#messages li.message:not(.pending)")].some(
           (item) =>
             item.querySelector(".text")?.textContent === t &&
             (f === null || item.querySelector(".from")?.textContent === f),
