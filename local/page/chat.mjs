@@ -241,7 +241,8 @@ function connect() {
     setMessageError("");
     resumingSince = undefined;
     // First the latest messages; after a reconnect, everything since the last one shown.
-    if (resumeFrom === undefined) sendFrame(actionFrame(settings.actionPath, settings.actions.history));
+    if (resumeFrom === undefined)
+      sendFrame(actionFrame(settings.actionPath, settings.actions.history));
     else requestResume();
     sendFrame(actionFrame(settings.actionPath, settings.actions.who));
     for (const entry of outbox) transmit(entry);
