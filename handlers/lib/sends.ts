@@ -77,24 +77,8 @@ export class SendLedger {
   ): Promise<Claim> {
     const until = deadline ?? now + DEFAULT_CLAIM_MS;
     const after = await this.history.latestSeq(room, { deadline });
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            ...this.key(room, clientId),
-            [UNTIL_ATTRIBUTE]: { N: String(until) },
-            [AFTER_ATTRIBUTE]: { N: String(after) },
-            [HISTORY_EXPIRY_ATTRIBUTE]: { N: String(this.history.expiry(now)) },
-          },
-          ConditionExpression: "attribute_not_exists(#id)",
-          ExpressionAttributeNames: { "#id": HISTORY_ID_KEY },
-        }),
-        sdkCallOptions(deadline),
-      );
+    if (await this.writeClaim(room, clientId, undefined, { until, after, now, deadline })) {
       return this.claimed(room, clientId, until, after);
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
     }
     const earlier = await this.read(room, clientId, deadline);
     // Expired (TTL deletes late) or gone meanwhile: a new message, claimed over the old record.
@@ -164,6 +148,21 @@ export class SendLedger {
     earlier: ClaimRecord | undefined,
     options: { until: number; after: number; now: number; deadline?: number },
   ): Promise<Claim> {
+    return (await this.writeClaim(room, clientId, earlier, options))
+      ? this.claimed(room, clientId, options.until, options.after)
+      : { outcome: "pending" };
+  }
+
+  /**
+   * Writes this send's claim over `earlier` (or where there is none) if it is still as read:
+   * false when another send changed it first.
+   */
+  private async writeClaim(
+    room: string,
+    clientId: string,
+    earlier: ClaimRecord | undefined,
+    options: { until: number; after: number; now: number; deadline?: number },
+  ): Promise<boolean> {
     const { until, after, now, deadline } = options;
     const [condition, values]: [string, Record<string, AttributeValue>] = earlier
       ? [
@@ -192,10 +191,10 @@ export class SendLedger {
         }),
         sdkCallOptions(deadline),
       );
-      return this.claimed(room, clientId, until, after);
+      return true;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      return { outcome: "pending" };
+      return false;
     }
   }
 
