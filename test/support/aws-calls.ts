@@ -3,6 +3,7 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import { ENV } from "../../handlers/lib/environment";
 import { FunctionName } from "../../handlers/routes";
+import { forwardTo } from "./dynamo-proxy";
 
 /**
  * Records the AWS calls the handlers make in the tests, for test/permissions.test.ts, which
@@ -110,22 +111,8 @@ class RecordingProxy {
   }
 
   private forward(request: http.IncomingMessage, body: Buffer, response: http.ServerResponse) {
-    const forwarded = http.request(
-      {
-        host: this.target.hostname,
-        port: this.target.port,
-        method: request.method,
-        path: request.url,
-        headers: request.headers,
-      },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
-    // The target dropped the connection, or never answered and the handler gave up: the same
-    // happens on the other side.
-    forwarded.on("error", () => response.destroy());
+    const forwarded = forwardTo(this.target, request, response);
+    // The handler gave up before the target answered: so does the forwarded request.
     response.on("close", () => {
       if (!response.writableFinished) forwarded.destroy();
     });

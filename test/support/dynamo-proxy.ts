@@ -63,24 +63,37 @@ export class DynamoProxy {
       response.writeHead(400, { "Content-Type": "application/x-amz-json-1.0" }).end(body);
       return;
     }
-    const forwarded = http.request(
-      {
-        host: this.target.hostname,
-        port: this.target.port,
-        method: request.method,
-        path: request.url,
-        headers: request.headers,
-      },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
-    forwarded.on("error", () => response.destroy());
-    request.pipe(forwarded);
+    request.pipe(forwardTo(this.target, request, response));
   }
 
   private count(operation: string): void {
     this.faulted.set(operation, (this.faulted.get(operation) ?? 0) + 1);
   }
+}
+
+/**
+ * A request to `target` with `request`'s method, path and headers, whose answer goes to
+ * `response` as it comes; the caller sends the body. A failed request drops the client's
+ * connection, as the target's failure would.
+ */
+export function forwardTo(
+  target: URL,
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+): http.ClientRequest {
+  const forwarded = http.request(
+    {
+      host: target.hostname,
+      port: target.port,
+      method: request.method,
+      path: request.url,
+      headers: request.headers,
+    },
+    (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    },
+  );
+  forwarded.on("error", () => response.destroy());
+  return forwarded;
 }
